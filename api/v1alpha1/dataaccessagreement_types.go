@@ -97,9 +97,10 @@ const (
 	AgreementApproved AgreementPhase = "Approved"
 	// AgreementActive: approved and inside its validity window; its workspace exists.
 	AgreementActive AgreementPhase = "Active"
-	// AgreementExpired: the validity window has ended. Terminal.
+	// AgreementExpired: the validity window has ended. Only an amendment that is approved again
+	// can make the agreement active again.
 	AgreementExpired AgreementPhase = "Expired"
-	// AgreementRevoked: spec.revocation was set. Terminal.
+	// AgreementRevoked: spec.revocation was set. A revocation cannot be withdrawn.
 	AgreementRevoked AgreementPhase = "Revoked"
 	// AgreementRejected: a committee member rejected the current digest.
 	AgreementRejected AgreementPhase = "Rejected"
@@ -298,6 +299,7 @@ type Revocation struct {
 }
 
 // DataAccessAgreementSpec is what the data access committee approves.
+// +kubebuilder:validation:XValidation:rule="!has(oldSelf.revocation) || has(self.revocation)",message="a revocation cannot be withdrawn: write a new agreement instead"
 type DataAccessAgreementSpec struct {
 	// reference is the agreement's register reference, e.g. NIC-38002-S3K0V.
 	// +required
@@ -504,6 +506,7 @@ type DataAccessAgreementStatus struct {
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:scope=Cluster,shortName=daa,categories=fivesafes
+// +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 60 && self.metadata.name.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="an agreement's name names its workspace namespace and bucket (ws-<name>): use at most 60 lower-case letters, digits and dashes"
 // +kubebuilder:printcolumn:name="Reference",type=string,JSONPath=`.spec.reference`
 // +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
 // +kubebuilder:printcolumn:name="Approvals",type=integer,JSONPath=`.status.approvals`

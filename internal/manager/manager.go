@@ -25,6 +25,15 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/clock"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
@@ -34,7 +43,11 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
+	fivesafesv1alpha1 "github.com/fivesafes/fivesafes/api/v1alpha1"
+	"github.com/fivesafes/fivesafes/controllers"
+	"github.com/fivesafes/fivesafes/internal/agreement"
 	"github.com/fivesafes/fivesafes/internal/scheme"
+	"github.com/fivesafes/fivesafes/internal/webhooks"
 )
 
 // Options are the manager's settings, bound to command-line flags.
@@ -44,10 +57,27 @@ type Options struct {
 	ProbeAddr               string
 	LeaderElection          bool
 	LeaderElectionNamespace string
+	WebhookHost             string
 	WebhookPort             int
 	WebhookCertDir          string
 	EnableWebhooks          bool
 	EnableHTTP2             bool
+
+	// CommitteeGroup is the group whose members' agreement approvals count.
+	CommitteeGroup string
+	// Quorum is how many distinct committee members must approve an agreement.
+	Quorum int
+	// ExpiryWarning is how long before its end an agreement reports ExpiringSoon.
+	ExpiryWarning time.Duration
+	// RetentionDays is how long a suspended workspace's data is kept before it is destroyed.
+	RetentionDays int
+	// PolicyConfigMap names a ConfigMap (in the leader election namespace) of Rego overrides.
+	PolicyConfigMap string
+	// Governance are the platform's settings for the agreement policy.
+	Governance agreement.Params
+
+	// Clock tells the controllers the time; nil means the real clock. Tests inject a fake one.
+	Clock clock.PassiveClock
 
 	// Storage is the object store holding the catalogue, workspace, egress and audit buckets.
 	Storage StorageOptions
@@ -82,6 +112,11 @@ func DefaultOptions() Options {
 		LeaderElectionNamespace: "fivesafes-system",
 		WebhookPort:             9443,
 		EnableWebhooks:          true,
+		CommitteeGroup:          "fivesafes:committee",
+		Quorum:                  2,
+		ExpiryWarning:           30 * 24 * time.Hour,
+		RetentionDays:           30,
+		Governance:              agreement.DefaultParams(),
 		Storage: StorageOptions{
 			AccessKey: os.Getenv("FIVESAFES_STORAGE_ACCESS_KEY"),
 			SecretKey: os.Getenv("FIVESAFES_STORAGE_SECRET_KEY"),
@@ -101,6 +136,21 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.WebhookCertDir, "webhook-cert-dir", o.WebhookCertDir, "Directory with tls.crt and tls.key for the webhook server.")
 	fs.BoolVar(&o.EnableWebhooks, "enable-webhooks", o.EnableWebhooks, "Serve the admission webhooks.")
 	fs.BoolVar(&o.EnableHTTP2, "enable-http2", o.EnableHTTP2, "Allow HTTP/2 on the metrics and webhook servers (off by default: CVE-2023-44487).")
+	fs.StringVar(&o.CommitteeGroup, "committee-group", o.CommitteeGroup, "Group whose members' approvals of agreements count.")
+	fs.IntVar(&o.Quorum, "quorum", o.Quorum, "Distinct committee approvals an agreement needs.")
+	fs.DurationVar(&o.ExpiryWarning, "expiry-warning", o.ExpiryWarning, "How long before its end an agreement reports ExpiringSoon.")
+	fs.IntVar(&o.RetentionDays, "retention-days", o.RetentionDays, "Days a suspended workspace's data is kept before it is destroyed (0 destroys at once).")
+	fs.StringVar(&o.PolicyConfigMap, "policy-configmap", o.PolicyConfigMap, "ConfigMap in the leader election namespace whose .rego keys override or add policy modules.")
+	g := &o.Governance
+	fs.Func("minimum-cell-count-floor", fmt.Sprintf("Smallest outputRules.minimumCellCount an agreement may set (default %d).", g.MinimumCellCountFloor), int32Flag(&g.MinimumCellCountFloor))
+	fs.Func("max-validity-years", fmt.Sprintf("Longest an agreement may last, in years (default %d).", g.MaxValidityYears), int32Flag(&g.MaxValidityYears))
+	fs.Func("opt-out-override-bases", "Comma-separated legal bases that can set the national data opt-out aside (default Section251,Consent).", func(v string) error {
+		g.OptOutOverrideBases = nil
+		for _, b := range strings.Split(v, ",") {
+			g.OptOutOverrideBases = append(g.OptOutOverrideBases, fivesafesv1alpha1.LegalBasis(strings.TrimSpace(b)))
+		}
+		return nil
+	})
 	fs.StringVar(&o.Storage.Endpoint, "storage-endpoint", o.Storage.Endpoint, "host:port of the S3-compatible object store (credentials from FIVESAFES_STORAGE_ACCESS_KEY and FIVESAFES_STORAGE_SECRET_KEY).")
 	fs.BoolVar(&o.Storage.Secure, "storage-secure", o.Storage.Secure, "Use HTTPS to reach the object store.")
 	fs.StringVar(&o.Vault.Address, "vault-address", o.Vault.Address, "Vault's URL (default $VAULT_ADDR).")
@@ -108,10 +158,37 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.Vault.TransitPath, "vault-transit-path", o.Vault.TransitPath, "Mount path of Vault's transit secrets engine.")
 }
 
+func (o Options) clock() clock.PassiveClock {
+	if o.Clock == nil {
+		return clock.RealClock{}
+	}
+	return o.Clock
+}
+
+func int32Flag(p *int32) func(string) error {
+	return func(v string) error {
+		n, err := strconv.ParseInt(v, 10, 32)
+		if err != nil {
+			return fmt.Errorf("not a whole number: %w", err)
+		}
+		*p = int32(n)
+		return nil
+	}
+}
+
 // Validate checks the options make sense together.
 func (o Options) Validate() error {
-	if o.LeaderElection && o.LeaderElectionNamespace == "" {
+	switch {
+	case o.LeaderElection && o.LeaderElectionNamespace == "":
 		return errors.New("--leader-election-namespace is required with --leader-elect")
+	case o.PolicyConfigMap != "" && o.LeaderElectionNamespace == "":
+		return errors.New("--policy-configmap needs --leader-election-namespace, the namespace it lives in")
+	case o.Quorum < 1:
+		return errors.New("--quorum must be at least 1")
+	case o.CommitteeGroup == "":
+		return errors.New("--committee-group must name a group")
+	case o.RetentionDays < 0:
+		return errors.New("--retention-days cannot be negative")
 	}
 	return nil
 }
@@ -133,7 +210,11 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 		metrics.FilterProvider = filters.WithAuthenticationAndAuthorization
 	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                        Scheme(),
+		Scheme: Scheme(),
+		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
+			// The only ConfigMap the manager reads is the policy override in its own namespace.
+			&corev1.ConfigMap{}: {Namespaces: map[string]cache.Config{o.LeaderElectionNamespace: {}}},
+		}},
 		Metrics:                       metrics,
 		HealthProbeBindAddress:        o.ProbeAddr,
 		LeaderElection:                o.LeaderElection,
@@ -141,6 +222,7 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 		LeaderElectionNamespace:       o.LeaderElectionNamespace,
 		LeaderElectionReleaseOnCancel: true,
 		WebhookServer: webhook.NewServer(webhook.Options{
+			Host:    o.WebhookHost,
 			Port:    o.WebhookPort,
 			CertDir: o.WebhookCertDir,
 			TLSOpts: tlsOpts,
@@ -174,9 +256,33 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) error {
 	return nil
 }
 
+// +kubebuilder:rbac:groups="",namespace=fivesafes-system,resources=configmaps,verbs=get;list;watch
+// +kubebuilder:rbac:groups=coordination.k8s.io,namespace=fivesafes-system,resources=leases,verbs=get;list;watch;create;update;patch;delete
+
 // Setup adds the controllers and webhooks to mgr.
 func Setup(mgr ctrl.Manager, o Options) error {
-	_ = mgr
-	_ = o
+	ctx := context.Background()
+	policies, err := newPolicySource(ctx, mgr.GetClient(), types.NamespacedName{Namespace: o.LeaderElectionNamespace, Name: o.PolicyConfigMap}, o.Governance)
+	if err != nil {
+		return err
+	}
+	if err := (&controllers.DataAccessAgreementReconciler{
+		Client:    mgr.GetClient(),
+		Scheme:    mgr.GetScheme(),
+		Recorder:  mgr.GetEventRecorder("fivesafes-agreement"),
+		Clock:     o.clock(),
+		Validator: policies,
+		Settings: controllers.AgreementSettings{
+			CommitteeGroup: o.CommitteeGroup,
+			Quorum:         o.Quorum,
+			ExpiryWarning:  o.ExpiryWarning,
+			RetentionDays:  int32(o.RetentionDays), //nolint:gosec // validated as a small non-negative number of days
+		},
+	}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("setting up the agreement controller: %w", err)
+	}
+	if o.EnableWebhooks {
+		webhooks.Register(mgr, webhooks.Options{CommitteeGroup: o.CommitteeGroup, Validator: policies})
+	}
 	return nil
 }

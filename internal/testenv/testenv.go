@@ -38,6 +38,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
+	"github.com/fivesafes/fivesafes/internal/manifest"
 	"github.com/fivesafes/fivesafes/internal/scheme"
 	"github.com/fivesafes/fivesafes/internal/stack"
 )
@@ -51,8 +52,11 @@ type Options struct {
 	MinIO bool
 	// Vault starts a Vault dev server with the transit engine mounted at transit/.
 	Vault bool
-	// Webhooks are installed into the API server and served by the test's own webhook server.
-	Webhooks envtest.WebhookInstallOptions
+	// Webhooks installs the generated webhook configuration (config/webhook) pointing at a local
+	// webhook server; see WebhookServing for where the manager must serve it.
+	Webhooks bool
+	// UserRoles applies the people's ClusterRoles and their default group bindings (config/rbac).
+	UserRoles bool
 	// Dir, when set, holds every component's state and is kept when the environment stops, so
 	// etcd and MinIO data survive a restart. When empty a temporary directory is used and removed.
 	Dir string
@@ -111,9 +115,12 @@ func Start(ctx context.Context, o Options) (env *Env, err error) {
 		CRDDirectoryPaths:        []string{filepath.Join(root, "config", "crd", "bases")},
 		ErrorIfCRDPathMissing:    true,
 		Scheme:                   e.Scheme,
-		WebhookInstallOptions:    o.Webhooks,
+
 		ControlPlaneStartTimeout: 60 * time.Second,
 		ControlPlaneStopTimeout:  30 * time.Second,
+	}
+	if o.Webhooks {
+		e.Envtest.WebhookInstallOptions = envtest.WebhookInstallOptions{Paths: []string{filepath.Join(root, "config", "webhook")}}
 	}
 	if keep {
 		e.Envtest.ControlPlane.Etcd = &envtest.Etcd{DataDir: filepath.Join(dir, "etcd")}
@@ -126,6 +133,17 @@ func Start(ctx context.Context, o Options) (env *Env, err error) {
 	}
 	if e.KubeconfigPath, err = e.writeAdminKubeconfig(); err != nil {
 		return nil, err
+	}
+	if o.UserRoles {
+		for _, f := range []string{"user_roles.yaml", "user_bindings.yaml"} {
+			objs, err := manifest.ReadFile(filepath.Join(root, "config", "rbac", f))
+			if err != nil {
+				return nil, err
+			}
+			if err := manifest.Apply(ctx, e.Client, "fivesafes-testenv", objs); err != nil {
+				return nil, err
+			}
+		}
 	}
 
 	if o.ControllerManager {
@@ -210,6 +228,13 @@ func (e *Env) Stop() {
 	_ = os.RemoveAll(e.Dir)
 }
 
+// WebhookServing returns where a webhook server must listen, and the directory of its serving
+// certificate, for the API server to reach it (with Options.Webhooks).
+func (e *Env) WebhookServing() (host string, port int, certDir string) {
+	w := e.Envtest.WebhookInstallOptions
+	return w.LocalServingHost, w.LocalServingPort, w.LocalServingCertDir
+}
+
 // ConfigAs returns a REST config that impersonates user with groups, so the API server applies
 // that user's RBAC and admission webhooks see that user.
 func (e *Env) ConfigAs(user string, groups ...string) *rest.Config {
@@ -250,14 +275,30 @@ func (e *Env) VaultClient() (*vaultapi.Client, error) {
 // Main runs a test binary inside an environment: it starts the components, runs the tests and
 // stops everything. A start failure ends the run with exit code 1 and the reason, never a skip.
 func Main(m *testing.M, o Options, env **Env) {
-	ctx := context.Background()
+	MainWith(m, o, env, nil)
+}
+
+// MainWith is Main with a setup function run after the components start, e.g. to start a
+// manager; its context ends when the tests are done.
+func MainWith(m *testing.M, o Options, env **Env, setup func(context.Context, *Env) error) {
+	ctx, cancel := context.WithCancel(context.Background())
 	e, err := Start(ctx, o)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "testenv: %v\n", err)
+		cancel()
 		os.Exit(1)
 	}
 	*env = e
+	if setup != nil {
+		if err := setup(ctx, e); err != nil {
+			fmt.Fprintf(os.Stderr, "testenv: setting up the suite: %v\n", err)
+			cancel()
+			e.Stop()
+			os.Exit(1)
+		}
+	}
 	code := m.Run()
+	cancel()
 	e.Stop()
 	os.Exit(code)
 }

@@ -1,0 +1,184 @@
+/*
+Copyright 2026 The Fivesafes Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	fivesafesv1alpha1 "github.com/fivesafes/fivesafes/api/v1alpha1"
+)
+
+// Field indexes the agreement controller looks objects up by.
+const (
+	indexApprovalAgreement = "spec.agreement"
+	indexAgreementDataset  = "spec.datasets.name"
+)
+
+// AgreementSettings are the platform's governance settings.
+type AgreementSettings struct {
+	// CommitteeGroup is the group whose members' approvals count.
+	CommitteeGroup string
+	// Quorum is how many distinct committee members must approve.
+	Quorum int
+	// ExpiryWarning is how long before the end ExpiringSoon turns True.
+	ExpiryWarning time.Duration
+	// RetentionDays is how long a suspended workspace's data is kept before destruction.
+	RetentionDays int32
+}
+
+// DataAccessAgreementReconciler computes an agreement's digest, validity against the governance
+// policy, counted approvals and phase, and keeps its Workspace in step.
+type DataAccessAgreementReconciler struct {
+	client.Client
+	Scheme    *runtime.Scheme
+	Recorder  events.EventRecorder
+	Clock     clock.PassiveClock
+	Validator AgreementValidator
+	Audit     AuditLog
+	Settings  AgreementSettings
+}
+
+// agreementScope carries what one reconcile has learnt between steps.
+type agreementScope struct {
+	daa       *fivesafesv1alpha1.DataAccessAgreement
+	before    fivesafesv1alpha1.DataAccessAgreementStatus
+	now       time.Time
+	valid     bool
+	policyErr bool
+	tally     tally
+	outcome   phaseOutcome
+	workspace *fivesafesv1alpha1.Workspace
+}
+
+// +kubebuilder:rbac:groups=fivesafes.io,resources=dataaccessagreements,verbs=get;list;watch
+// +kubebuilder:rbac:groups=fivesafes.io,resources=dataaccessagreements/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=fivesafes.io,resources=agreementapprovals,verbs=get;list;watch
+// +kubebuilder:rbac:groups=fivesafes.io,resources=datasets,verbs=get;list;watch
+// +kubebuilder:rbac:groups=fivesafes.io,resources=workspaces,verbs=get;list;watch;create;update;patch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// Reconcile brings one agreement's status and workspace in line with its spec, its approvals
+// and the clock.
+func (r *DataAccessAgreementReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, err error) {
+	daa := &fivesafesv1alpha1.DataAccessAgreement{}
+	if err := r.Get(ctx, req.NamespacedName, daa); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	s := &agreementScope{daa: daa, before: *daa.Status.DeepCopy(), now: r.Clock.Now()}
+	defer func() {
+		r.summarise(s)
+		if perr := r.patchStatus(ctx, s); perr != nil && err == nil {
+			err = perr
+		}
+	}()
+
+	steps := []func(context.Context, *agreementScope) (ctrl.Result, error){
+		r.computeDigest,
+		r.validate,
+		r.countApprovals,
+		r.computePhase,
+		r.recordPhaseChange,
+		r.reconcileWorkspace,
+	}
+	for _, step := range steps {
+		res, err := step(ctx, s)
+		result = lowestRequeue(result, res)
+		if err != nil {
+			return result, err
+		}
+	}
+	return result, nil
+}
+
+// patchStatus writes the status once, and only when it changed.
+func (r *DataAccessAgreementReconciler) patchStatus(ctx context.Context, s *agreementScope) error {
+	if equality.Semantic.DeepEqual(s.before, s.daa.Status) {
+		return nil
+	}
+	base := s.daa.DeepCopy()
+	base.Status = s.before
+	if err := r.Status().Patch(ctx, s.daa, client.MergeFrom(base)); err != nil {
+		return fmt.Errorf("patching agreement status: %w", client.IgnoreNotFound(err))
+	}
+	return nil
+}
+
+// SetupWithManager registers the controller, its indexes and its watches.
+func (r *DataAccessAgreementReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	ctx := context.Background()
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &fivesafesv1alpha1.AgreementApproval{}, indexApprovalAgreement,
+		func(o client.Object) []string {
+			return []string{o.(*fivesafesv1alpha1.AgreementApproval).Spec.Agreement}
+		}); err != nil {
+		return fmt.Errorf("indexing approvals by agreement: %w", err)
+	}
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &fivesafesv1alpha1.DataAccessAgreement{}, indexAgreementDataset,
+		func(o client.Object) []string {
+			var names []string
+			for _, d := range o.(*fivesafesv1alpha1.DataAccessAgreement).Spec.Datasets {
+				names = append(names, d.Name)
+			}
+			return names
+		}); err != nil {
+		return fmt.Errorf("indexing agreements by dataset: %w", err)
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&fivesafesv1alpha1.DataAccessAgreement{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+		Owns(&fivesafesv1alpha1.Workspace{}).
+		Watches(&fivesafesv1alpha1.AgreementApproval{}, handler.EnqueueRequestsFromMapFunc(
+			func(_ context.Context, o client.Object) []reconcile.Request {
+				return []reconcile.Request{{NamespacedName: client.ObjectKey{Name: o.(*fivesafesv1alpha1.AgreementApproval).Spec.Agreement}}}
+			})).
+		Watches(&fivesafesv1alpha1.Dataset{}, handler.EnqueueRequestsFromMapFunc(r.agreementsUsingDataset),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Named("dataaccessagreement").
+		Complete(r)
+}
+
+func (r *DataAccessAgreementReconciler) agreementsUsingDataset(ctx context.Context, o client.Object) []reconcile.Request {
+	var list fivesafesv1alpha1.DataAccessAgreementList
+	if err := r.List(ctx, &list, client.MatchingFields{indexAgreementDataset: o.GetName()}); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "Listing agreements that use a dataset", "dataset", o.GetName())
+		return nil
+	}
+	reqs := make([]reconcile.Request, 0, len(list.Items))
+	for _, a := range list.Items {
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&a)})
+	}
+	return reqs
+}
+
+// lowestRequeue keeps the sooner of two requeue times.
+func lowestRequeue(a, b ctrl.Result) ctrl.Result {
+	if b.RequeueAfter > 0 && (a.RequeueAfter == 0 || b.RequeueAfter < a.RequeueAfter) {
+		a.RequeueAfter = b.RequeueAfter
+	}
+	return a
+}
