@@ -23,9 +23,12 @@ import (
 	"testing"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	fivesafesv1alpha1 "github.com/fivesafes/fivesafes/api/v1alpha1"
+	"github.com/fivesafes/fivesafes/internal/agreement"
 	"github.com/fivesafes/fivesafes/internal/manifest"
 	"github.com/fivesafes/fivesafes/internal/testenv"
 )
@@ -59,6 +62,35 @@ func TestSamplesApply(t *testing.T) {
 	// Defaults from the CRD are applied by the API server.
 	if daa.Spec.OutputRules.Zeros != fivesafesv1alpha1.ZerosDisclosive || daa.Spec.AccessMethod != fivesafesv1alpha1.AccessOngoing {
 		t.Fatalf("CRD defaults not applied: %+v", daa.Spec.OutputRules)
+	}
+}
+
+// The sample approvals name the sample agreement's current digest.
+func TestSampleApprovalsNameTheCurrentDigest(t *testing.T) {
+	objs, err := manifest.ReadFile(filepath.Join("..", "..", "config", "samples", "fivesafes_v1alpha1_dataaccessagreement.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	daa := &fivesafesv1alpha1.DataAccessAgreement{}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(objs[0].Object, daa); err != nil {
+		t.Fatal(err)
+	}
+	want, err := agreement.SpecDigest(daa.Spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	approvals, err := manifest.ReadDir(filepath.Join("..", "..", "config", "samples", "approvals"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(approvals) != 2 {
+		t.Fatalf("%d sample approvals, want 2", len(approvals))
+	}
+	for _, a := range approvals {
+		got, _, _ := unstructured.NestedString(a.Object, "spec", "specDigest")
+		if got != string(want) {
+			t.Errorf("%s names digest %s; the sample agreement's is %s", a.Source, got, want)
+		}
 	}
 }
 

@@ -33,7 +33,7 @@ func main() {
 	o := devstack.Options{Out: os.Stdout, KubectlDir: os.Getenv("FIVESAFES_KUBECTL_DIR")}
 	flag.StringVar(&o.Dir, "state", ".dev", "Directory for state, logs and kubeconfigs (kept across runs).")
 	flag.StringVar(&o.Samples, "samples", "config/samples", "Directory of sample manifests to apply.")
-	zapOpts := zap.Options{Development: true}
+	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))

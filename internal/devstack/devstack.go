@@ -27,6 +27,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -79,7 +80,7 @@ func Run(ctx context.Context, o Options) error {
 		return fmt.Errorf("resolving state directory: %w", err)
 	}
 	fmt.Fprintf(o.Out, "==> Starting kube-apiserver, etcd, kube-controller-manager, MinIO and Vault (state in %s)\n", dir)
-	env, err := testenv.Start(ctx, testenv.Options{Dir: dir, ControllerManager: true, MinIO: true, Vault: true})
+	env, err := testenv.Start(ctx, testenv.Options{Dir: dir, ControllerManager: true, MinIO: true, Vault: true, Webhooks: true, UserRoles: true})
 	if err != nil {
 		return err
 	}
@@ -104,39 +105,104 @@ func Run(ctx context.Context, o Options) error {
 	if err := seedCatalogue(ctx, env); err != nil {
 		return err
 	}
-	objs, err := manifest.ReadDir(o.Samples)
-	if err != nil {
-		return err
-	}
-	if err := manifest.Apply(ctx, env.Client, "fivesafes-dev", objs); err != nil {
-		return err
-	}
-	fmt.Fprintf(o.Out, "==> Applied %d sample objects from %s\n", len(objs), o.Samples)
 
 	mgrOpts := manager.DefaultOptions()
 	mgrOpts.MetricsAddr = "127.0.0.1:8080"
 	mgrOpts.MetricsSecure = false
 	mgrOpts.ProbeAddr = "127.0.0.1:8081"
-	mgrOpts.EnableWebhooks = false
+	mgrOpts.WebhookHost, mgrOpts.WebhookPort, mgrOpts.WebhookCertDir = env.WebhookServing()
 	mgrOpts.Storage = manager.StorageOptions{Endpoint: env.MinIO.Endpoint, AccessKey: env.MinIO.RootUser, SecretKey: env.MinIO.RootPassword}
 	mgrOpts.Vault = manager.VaultOptions{Address: env.Vault.Addr, Token: env.Vault.RootToken}
+	mgrCtx, stopManager := context.WithCancel(ctx)
 	mgrErr := make(chan error, 1)
-	go func() { mgrErr <- manager.Run(ctx, env.Config, mgrOpts) }()
+	go func() { mgrErr <- manager.Run(mgrCtx, env.Config, mgrOpts) }()
+	defer func() {
+		// Stop the manager before the components it talks to.
+		stopManager()
+		<-mgrErr
+	}()
+
+	objs, err := manifest.ReadDir(o.Samples)
+	if err != nil {
+		return err
+	}
+	if err := whenWebhooksAnswer(ctx, func() error { return manifest.Apply(ctx, env.Client, "fivesafes-dev", objs) }); err != nil {
+		return err
+	}
+	fmt.Fprintf(o.Out, "==> Applied %d sample objects from %s\n", len(objs), o.Samples)
+	if err := applyApprovals(ctx, env, filepath.Join(o.Samples, "approvals")); err != nil {
+		return err
+	}
 
 	printBanner(o, dir, kubeconfigs)
 	select {
 	case <-ctx.Done():
-		err := <-mgrErr
-		if err != nil && !errors.Is(err, context.Canceled) {
-			log.Error(err, "Manager stopped with an error")
-		}
 		return nil
 	case err := <-mgrErr:
+		mgrErr <- err // for the deferred wait
 		if err == nil {
 			err = errors.New("the manager stopped unexpectedly")
 		}
+		log.Error(err, "Manager stopped")
 		return err
 	}
+}
+
+// applyApprovals creates the sample approvals as the committee members, in turn, once the
+// manager's webhooks answer: an approval counts only when its approver is stamped from the
+// member's own authenticated request.
+func applyApprovals(ctx context.Context, env *testenv.Env, dir string) error {
+	objs, err := manifest.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	var members []Persona
+	for _, p := range Personas {
+		if len(p.Groups) > 0 && p.Groups[0] == "fivesafes:committee" {
+			members = append(members, p)
+		}
+	}
+	for i, obj := range objs {
+		p := members[i%len(members)]
+		c, err := env.ClientAs(p.User, p.Groups...)
+		if err != nil {
+			return err
+		}
+		// Members may create approvals but never change them, so this is a create, not an apply.
+		create := func() error {
+			err := c.Create(ctx, obj.DeepCopy())
+			if apierrors.IsAlreadyExists(err) {
+				return nil
+			}
+			return err
+		}
+		if err := whenWebhooksAnswer(ctx, create); err != nil {
+			return fmt.Errorf("creating sample approval %s as %s: %w", obj.GetName(), p.User, err)
+		}
+	}
+	return nil
+}
+
+// whenWebhooksAnswer runs write, retrying for up to a minute while the manager's webhook server
+// is still starting.
+func whenWebhooksAnswer(ctx context.Context, write func() error) error {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		err := write()
+		if err == nil || time.Now().After(deadline) || !isWebhookUnavailable(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// isWebhookUnavailable reports whether err says the API server could not reach a webhook yet.
+func isWebhookUnavailable(err error) bool {
+	return strings.Contains(err.Error(), "failed calling webhook")
 }
 
 func ensureNamespace(ctx context.Context, env *testenv.Env, name string) error {

@@ -116,7 +116,7 @@ func stripComments(doc []byte) []byte {
 // Apply server-side applies objs in order as fieldOwner, taking ownership of conflicting fields.
 func Apply(ctx context.Context, c client.Client, fieldOwner string, objs []Object) error {
 	for _, o := range objs {
-		err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(o.Unstructured), client.FieldOwner(fieldOwner), client.ForceOwnership)
+		err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(o.DeepCopy()), client.FieldOwner(fieldOwner), client.ForceOwnership)
 		if err != nil {
 			return fmt.Errorf("applying %s %s from %s: %w", o.GetKind(), o.GetName(), o.Source, err)
 		}
