@@ -32,6 +32,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	fivesafesv1alpha1 "github.com/fivesafes/fivesafes/api/v1alpha1"
+	"github.com/fivesafes/fivesafes/internal/audit"
 	"github.com/fivesafes/fivesafes/internal/manifest"
 )
 
@@ -363,4 +364,88 @@ func TestInvalidAgreementRefused(t *testing.T) {
 			t.Errorf("refusal %q does not mention %q", err, want)
 		}
 	}
+}
+
+// With the audit store unreachable an approved agreement does not become active, and status
+// says why; when the store returns the agreement activates, recorded exactly once.
+func TestAuditUnavailableHoldsActivation(t *testing.T) {
+	ctx := context.Background()
+	const name = "audit-outage"
+	daa := sampleAgreement(t, name)
+	if err := env.Client.Create(ctx, daa); err != nil {
+		t.Fatal(err)
+	}
+	digest := waitFor(t, name, "became Pending", phaseIs(fivesafesv1alpha1.AgreementPending)).Status.SpecDigest
+
+	if err := env.StopMinIO(); err != nil {
+		t.Fatal(err)
+	}
+	restarted := false
+	t.Cleanup(func() {
+		if !restarted {
+			_ = env.RestartMinIO(ctx)
+		}
+	})
+	for _, who := range []string{"alice@committee.example.org", "bob@committee.example.org"} {
+		if _, err := approve(t, clientAs(t, who, committee), name+"-"+strings.Split(who, "@")[0], name, digest, fivesafesv1alpha1.DecisionApprove); err != nil {
+			t.Fatal(err)
+		}
+	}
+	held := waitFor(t, name, "reported the audit log unavailable", func(d *fivesafesv1alpha1.DataAccessAgreement) bool {
+		c := meta.FindStatusCondition(d.Status.Conditions, fivesafesv1alpha1.ConditionReady)
+		return c != nil && c.Reason == "AuditUnavailable" && d.Status.Approvals == 2
+	})
+	if held.Status.Phase != fivesafesv1alpha1.AgreementPending {
+		t.Fatalf("phase with the audit log down = %s, want Pending", held.Status.Phase)
+	}
+	if err := env.Client.Get(ctx, client.ObjectKey{Name: name}, &fivesafesv1alpha1.Workspace{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("a workspace was made with no audit record: %v", err)
+	}
+
+	if err := env.RestartMinIO(ctx); err != nil {
+		t.Fatal(err)
+	}
+	restarted = true
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 90*time.Second, true, func(ctx context.Context) (bool, error) {
+		d := &fivesafesv1alpha1.DataAccessAgreement{}
+		if err := env.Client.Get(ctx, client.ObjectKey{Name: name}, d); err != nil {
+			return false, err
+		}
+		return d.Status.Phase == fivesafesv1alpha1.AgreementActive, nil
+	})
+	if err != nil {
+		t.Fatalf("the agreement did not activate once the audit log returned: %v", err)
+	}
+	entries := auditEntries(t, name, "Active")
+	if entries != 1 {
+		t.Fatalf("%d audit entries record the activation, want exactly 1", entries)
+	}
+}
+
+// auditEntries counts the phase-change entries for an agreement that moved it to phase.
+func auditEntries(t *testing.T, agreement, phase string) int {
+	t.Helper()
+	ctx := context.Background()
+	mc, err := env.MinIOClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := audit.NewObjectStore(mc, "fivesafes-audit", audit.ObjectStoreOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := audit.VerifyStore(ctx, store)
+	if err != nil || !res.OK {
+		t.Fatalf("the audit chain does not verify: %+v %v", res, err)
+	}
+	n := 0
+	for e, err := range audit.Entries(ctx, store) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Action == audit.ActionPhaseChange && e.Object.Name == agreement && e.Decision == phase {
+			n++
+		}
+	}
+	return n
 }

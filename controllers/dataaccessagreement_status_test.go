@@ -117,14 +117,14 @@ func TestComputePhase(t *testing.T) {
 		soon    bool
 	}{
 		{"before start", with(func(i *phaseInput) { i.now = start.Add(-time.Hour) }), fivesafesv1alpha1.AgreementApproved, time.Hour, false},
-		{"at start", with(func(i *phaseInput) { i.now = start }), fivesafesv1alpha1.AgreementActive, end.Add(-30*24*time.Hour).Sub(start), false},
+		{"at start", with(func(i *phaseInput) { i.now = start }), fivesafesv1alpha1.AgreementActive, end.Add(-30 * 24 * time.Hour).Sub(start), false},
 		{"in warning period", with(func(i *phaseInput) { i.now = end.Add(-24 * time.Hour) }), fivesafesv1alpha1.AgreementActive, 24 * time.Hour, true},
 		{"last second", with(func(i *phaseInput) { i.now = end.Add(-time.Second) }), fivesafesv1alpha1.AgreementActive, time.Second, true},
 		{"at end", with(func(i *phaseInput) { i.now = end }), fivesafesv1alpha1.AgreementExpired, 0, false},
-		{"below quorum", with(func(i *phaseInput) { i.now = start; i.tally.approvals = 1 }), fivesafesv1alpha1.AgreementPending, end.Add(-30*24*time.Hour).Sub(start), false},
-		{"invalid", with(func(i *phaseInput) { i.now = start; i.valid = false }), fivesafesv1alpha1.AgreementPending, end.Add(-30*24*time.Hour).Sub(start), false},
-		{"policy unavailable", with(func(i *phaseInput) { i.now = start; i.policyErr = true }), fivesafesv1alpha1.AgreementPending, end.Add(-30*24*time.Hour).Sub(start), false},
-		{"rejected", with(func(i *phaseInput) { i.now = start; i.tally.rejected = true }), fivesafesv1alpha1.AgreementRejected, end.Add(-30*24*time.Hour).Sub(start), false},
+		{"below quorum", with(func(i *phaseInput) { i.now = start; i.tally.approvals = 1 }), fivesafesv1alpha1.AgreementPending, end.Add(-30 * 24 * time.Hour).Sub(start), false},
+		{"invalid", with(func(i *phaseInput) { i.now = start; i.valid = false }), fivesafesv1alpha1.AgreementPending, end.Add(-30 * 24 * time.Hour).Sub(start), false},
+		{"policy unavailable", with(func(i *phaseInput) { i.now = start; i.policyErr = true }), fivesafesv1alpha1.AgreementPending, end.Add(-30 * 24 * time.Hour).Sub(start), false},
+		{"rejected", with(func(i *phaseInput) { i.now = start; i.tally.rejected = true }), fivesafesv1alpha1.AgreementRejected, end.Add(-30 * 24 * time.Hour).Sub(start), false},
 		{"revoked wins over everything", with(func(i *phaseInput) { i.now = end.Add(time.Hour); i.revoked = true }), fivesafesv1alpha1.AgreementRevoked, 0, false},
 		{"expired even if rejected", with(func(i *phaseInput) { i.now = end; i.tally.rejected = true }), fivesafesv1alpha1.AgreementExpired, 0, false},
 	}

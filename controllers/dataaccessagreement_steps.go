@@ -32,7 +32,11 @@ import (
 
 	fivesafesv1alpha1 "github.com/fivesafes/fivesafes/api/v1alpha1"
 	"github.com/fivesafes/fivesafes/internal/agreement"
+	"github.com/fivesafes/fivesafes/internal/audit"
 )
+
+// maxViolations is how many violations status holds (the CRD's bound).
+const maxViolations = 128
 
 // agreementController is the actor named in audit entries the agreement controller writes.
 const agreementController = "controller:dataaccessagreement"
@@ -72,6 +76,9 @@ func (r *DataAccessAgreementReconciler) validate(ctx context.Context, s *agreeme
 	}
 	s.daa.Status.PolicyDigest = policyDigest
 	s.daa.Status.Violations = findings
+	if len(findings) > maxViolations {
+		s.daa.Status.Violations = findings[:maxViolations]
+	}
 	s.valid = len(findings) == 0
 	if s.valid {
 		setCondition(s.daa, fivesafesv1alpha1.AgreementValid, true, ReasonPolicyPassed, "the agreement meets every governance rule")
@@ -173,14 +180,14 @@ func (r *DataAccessAgreementReconciler) recordPhaseChange(ctx context.Context, s
 	if from == to {
 		return ctrl.Result{}, nil
 	}
-	if r.Audit != nil {
-		err := r.Audit.Record(ctx, AuditEvent{
+	{
+		_, err := r.Audit.Append(ctx, audit.EntryInput{
 			Actor:    agreementController,
-			Action:   "agreement.phase",
-			Kind:     "DataAccessAgreement",
-			Name:     s.daa.Name,
+			Action:   audit.ActionPhaseChange,
+			Object:   audit.ObjectRef{Kind: "DataAccessAgreement", Name: s.daa.Name},
 			Decision: string(to),
 			Details: map[string]any{
+				"to":           string(to),
 				"from":         string(from),
 				"specDigest":   string(s.daa.Status.SpecDigest),
 				"policyDigest": string(s.daa.Status.PolicyDigest),
@@ -205,7 +212,7 @@ func (r *DataAccessAgreementReconciler) recordPhaseChange(ctx context.Context, s
 }
 
 func countedApprovers(t tally) []string {
-	var out []string
+	out := []string{}
 	for _, d := range t.decisions {
 		if d.Counted == countedYes && d.Decision == fivesafesv1alpha1.DecisionApprove {
 			out = append(out, d.Username)

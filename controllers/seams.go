@@ -20,6 +20,7 @@ import (
 	"context"
 
 	fivesafesv1alpha1 "github.com/fivesafes/fivesafes/api/v1alpha1"
+	"github.com/fivesafes/fivesafes/internal/audit"
 )
 
 // AgreementValidator checks an agreement against the governance policy. catalogue holds the
@@ -29,23 +30,8 @@ type AgreementValidator interface {
 	ValidateAgreement(ctx context.Context, daa *fivesafesv1alpha1.DataAccessAgreement, catalogue map[string]fivesafesv1alpha1.DatasetSpec) ([]fivesafesv1alpha1.Finding, fivesafesv1alpha1.Digest, error)
 }
 
-// AuditEvent is one thing to write to the audit log.
-type AuditEvent struct {
-	// Actor is the user or controller that acted.
-	Actor string
-	// Action is what happened, e.g. "agreement.phase".
-	Action string
-	// Kind, Namespace and Name identify the object acted on.
-	Kind, Namespace, Name string
-	// Decision is the outcome, e.g. the new phase.
-	Decision string
-	// Details are digests and counts, never identifier values.
-	Details map[string]any
-	// IdempotencyKey makes a retried write after an uncertain failure a no-op.
-	IdempotencyKey string
-}
-
-// AuditLog records events durably before the action they describe takes effect.
+// AuditLog records events durably before the action they describe takes effect. *audit.Log
+// satisfies it; an error means nothing that depends on the record may happen.
 type AuditLog interface {
-	Record(ctx context.Context, e AuditEvent) error
+	Append(ctx context.Context, in audit.EntryInput) (audit.Entry, error)
 }

@@ -41,7 +41,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	testenv.MainWith(m, testenv.Options{Webhooks: true, UserRoles: true, ControllerManager: true}, &env, startManager)
+	testenv.MainWith(m, testenv.Options{Webhooks: true, UserRoles: true, ControllerManager: true, MinIO: true, Vault: true}, &env, startManager)
 }
 
 // startManager runs the real manager — controllers and webhooks — against the environment.
@@ -58,6 +58,10 @@ func startManager(ctx context.Context, e *testenv.Env) error {
 	o.ProbeAddr = "0"
 	o.WebhookHost, o.WebhookPort, o.WebhookCertDir = host, port, certDir
 	o.Clock = clock
+	o.Storage = manager.StorageOptions{Endpoint: e.MinIO.Endpoint, AccessKey: e.MinIO.RootUser, SecretKey: e.MinIO.RootPassword}
+	o.Vault = manager.VaultOptions{Address: e.Vault.Addr, Token: e.Vault.RootToken, TransitPath: "transit"}
+	o.Audit.RetentionDays = 1
+	o.Audit.FlushInterval = time.Second
 	mgr, err := manager.New(e.Config, o)
 	if err != nil {
 		return err

@@ -208,17 +208,17 @@ type WorkspaceResources struct {
 	// cpu is the total CPU the workspace's pods may request and use.
 	// +optional
 	// +kubebuilder:default="4"
-	CPU resource.Quantity `json:"cpu,omitempty"`
+	CPU resource.Quantity `json:"cpu,omitzero"`
 
 	// memory is the total memory the workspace's pods may request and use.
 	// +optional
 	// +kubebuilder:default="16Gi"
-	Memory resource.Quantity `json:"memory,omitempty"`
+	Memory resource.Quantity `json:"memory,omitzero"`
 
 	// storage is the total persistent volume storage the workspace may claim.
 	// +optional
 	// +kubebuilder:default="50Gi"
-	Storage resource.Quantity `json:"storage,omitempty"`
+	Storage resource.Quantity `json:"storage,omitzero"`
 
 	// images are the container images pods in the workspace may run. An entry matches an image
 	// that equals it, or that extends it with ":tag" or "@digest".

@@ -29,6 +29,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
@@ -46,6 +48,7 @@ import (
 	fivesafesv1alpha1 "github.com/fivesafes/fivesafes/api/v1alpha1"
 	"github.com/fivesafes/fivesafes/controllers"
 	"github.com/fivesafes/fivesafes/internal/agreement"
+	"github.com/fivesafes/fivesafes/internal/audit"
 	"github.com/fivesafes/fivesafes/internal/scheme"
 	"github.com/fivesafes/fivesafes/internal/webhooks"
 )
@@ -83,6 +86,8 @@ type Options struct {
 	Storage StorageOptions
 	// Vault holds the per-agreement pseudonymisation keys.
 	Vault VaultOptions
+	// Audit says where the audit log lives.
+	Audit AuditOptions
 }
 
 // StorageOptions locate the S3-compatible object store. Credentials come from the environment
@@ -122,6 +127,7 @@ func DefaultOptions() Options {
 			SecretKey: os.Getenv("FIVESAFES_STORAGE_SECRET_KEY"),
 		},
 		Vault: VaultOptions{Token: os.Getenv("VAULT_TOKEN"), Address: os.Getenv("VAULT_ADDR"), TransitPath: "transit"},
+		Audit: AuditOptions{Bucket: "fivesafes-audit", RetentionMode: audit.RetentionCompliance, RetentionDays: 2557, FlushInterval: 30 * time.Second},
 	}
 }
 
@@ -153,6 +159,10 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	})
 	fs.StringVar(&o.Storage.Endpoint, "storage-endpoint", o.Storage.Endpoint, "host:port of the S3-compatible object store (credentials from FIVESAFES_STORAGE_ACCESS_KEY and FIVESAFES_STORAGE_SECRET_KEY).")
 	fs.BoolVar(&o.Storage.Secure, "storage-secure", o.Storage.Secure, "Use HTTPS to reach the object store.")
+	fs.StringVar(&o.Audit.Bucket, "audit-bucket", o.Audit.Bucket, "Bucket holding the audit log; created with object lock.")
+	fs.StringVar(&o.Audit.RetentionMode, "audit-retention-mode", o.Audit.RetentionMode, "Object-lock retention of sealed audit segments: compliance, governance or none.")
+	fs.IntVar(&o.Audit.RetentionDays, "audit-retention-days", o.Audit.RetentionDays, "Days sealed audit segments and checkpoints are locked.")
+	fs.DurationVar(&o.Audit.FlushInterval, "audit-flush-interval", o.Audit.FlushInterval, "How often full audit segments are sealed.")
 	fs.StringVar(&o.Vault.Address, "vault-address", o.Vault.Address, "Vault's URL (default $VAULT_ADDR).")
 	fs.StringVar(&o.Vault.TokenFile, "vault-token-file", o.Vault.TokenFile, "File holding the Vault token (default: $VAULT_TOKEN).")
 	fs.StringVar(&o.Vault.TransitPath, "vault-transit-path", o.Vault.TransitPath, "Mount path of Vault's transit secrets engine.")
@@ -189,6 +199,12 @@ func (o Options) Validate() error {
 		return errors.New("--committee-group must name a group")
 	case o.RetentionDays < 0:
 		return errors.New("--retention-days cannot be negative")
+	case o.Storage.Endpoint == "":
+		return errors.New("--storage-endpoint is required: the audit log, workspace buckets and releases live in object storage")
+	case o.Storage.AccessKey == "" || o.Storage.SecretKey == "":
+		return errors.New("object storage credentials are required in FIVESAFES_STORAGE_ACCESS_KEY and FIVESAFES_STORAGE_SECRET_KEY")
+	case o.Audit.FlushInterval <= 0:
+		return errors.New("--audit-flush-interval must be positive")
 	}
 	return nil
 }
@@ -262,6 +278,17 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) error {
 // Setup adds the controllers and webhooks to mgr.
 func Setup(mgr ctrl.Manager, o Options) error {
 	ctx := context.Background()
+	s3, err := minio.New(o.Storage.Endpoint, &minio.Options{
+		Creds:  credentials.NewStaticV4(o.Storage.AccessKey, o.Storage.SecretKey, ""),
+		Secure: o.Storage.Secure,
+	})
+	if err != nil {
+		return fmt.Errorf("configuring the object storage client: %w", err)
+	}
+	auditLog := &auditLog{client: s3, o: o.Audit}
+	if err := mgr.Add(auditLog); err != nil {
+		return fmt.Errorf("adding the audit flusher: %w", err)
+	}
 	policies, err := newPolicySource(ctx, mgr.GetClient(), types.NamespacedName{Namespace: o.LeaderElectionNamespace, Name: o.PolicyConfigMap}, o.Governance)
 	if err != nil {
 		return err
@@ -272,6 +299,7 @@ func Setup(mgr ctrl.Manager, o Options) error {
 		Recorder:  mgr.GetEventRecorder("fivesafes-agreement"),
 		Clock:     o.clock(),
 		Validator: policies,
+		Audit:     auditLog,
 		Settings: controllers.AgreementSettings{
 			CommitteeGroup: o.CommitteeGroup,
 			Quorum:         o.Quorum,

@@ -40,6 +40,8 @@ type MinIO struct {
 	*Process
 	// Endpoint is host:port of the S3 API.
 	Endpoint string
+	// Port is the S3 API's port on 127.0.0.1.
+	Port int
 	// RootUser and RootPassword are the administrator credentials.
 	RootUser, RootPassword string
 }
@@ -76,5 +78,5 @@ func StartMinIO(ctx context.Context, o MinIOOptions) (*MinIO, error) {
 		_ = p.Stop(5 * time.Second)
 		return nil, fmt.Errorf("starting minio: %w", err)
 	}
-	return &MinIO{Process: p, Endpoint: endpoint, RootUser: o.RootUser, RootPassword: o.RootPassword}, nil
+	return &MinIO{Process: p, Endpoint: endpoint, Port: o.Port, RootUser: o.RootUser, RootPassword: o.RootPassword}, nil
 }

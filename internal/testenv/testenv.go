@@ -228,6 +228,34 @@ func (e *Env) Stop() {
 	_ = os.RemoveAll(e.Dir)
 }
 
+// StopMinIO stops the MinIO server, keeping its data and port, to test what happens while object
+// storage is unreachable.
+func (e *Env) StopMinIO() error {
+	if e.MinIO == nil {
+		return errors.New("minio was not started: set Options.MinIO")
+	}
+	return e.MinIO.Stop(10 * time.Second)
+}
+
+// RestartMinIO starts MinIO again on the same port and data after StopMinIO.
+func (e *Env) RestartMinIO(ctx context.Context) error {
+	if e.MinIO == nil {
+		return errors.New("minio was not started: set Options.MinIO")
+	}
+	m, err := stack.StartMinIO(ctx, stack.MinIOOptions{
+		DataDir:      filepath.Join(e.Dir, "minio-data"),
+		LogPath:      filepath.Join(e.Dir, "minio-restarted.log"),
+		Port:         e.MinIO.Port,
+		RootUser:     e.MinIO.RootUser,
+		RootPassword: e.MinIO.RootPassword,
+	})
+	if err != nil {
+		return err
+	}
+	e.MinIO = m
+	return nil
+}
+
 // WebhookServing returns where a webhook server must listen, and the directory of its serving
 // certificate, for the API server to reach it (with Options.Webhooks).
 func (e *Env) WebhookServing() (host string, port int, certDir string) {

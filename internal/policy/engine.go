@@ -1,0 +1,230 @@
+/*
+Copyright 2026 The Fivesafes Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package policy is the one engine every Rego policy of the platform runs through. An Engine holds
+// one policy revision at a time: a Bundle of modules compiled once, with each query prepared once
+// per revision. A new revision (e.g. from a ConfigMap) is compiled and prepared aside and then
+// swapped in atomically, so evaluations never see half a revision.
+//
+// The engine fails closed: a module that does not compile, an evaluation error (builtin errors
+// included, which plain OPA would turn into undefined) and an undefined result are all errors, so
+// no caller can mistake a broken policy for an allow.
+package policy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage"
+	"github.com/open-policy-agent/opa/v1/storage/inmem"
+)
+
+// ErrUndefined is returned when a query has no result: the policy says nothing, which is never
+// taken as an allow.
+var ErrUndefined = errors.New("policy query is undefined")
+
+// networkBuiltins are builtins no platform policy may call: they reach the network, so a policy
+// loaded from a ConfigMap could send its input away.
+var networkBuiltins = map[string]bool{
+	"http.send":          true,
+	"net.lookup_ip_addr": true,
+}
+
+// capabilities are this OPA version's capabilities without the network builtins.
+var capabilities = func() *ast.Capabilities {
+	c := ast.CapabilitiesForThisVersion()
+	kept := c.Builtins[:0]
+	for _, b := range c.Builtins {
+		if !networkBuiltins[b.Name] {
+			kept = append(kept, b)
+		}
+	}
+	c.Builtins = kept
+	return c
+}()
+
+// Engine evaluates queries against the current policy revision. Make one with NewEngine or
+// NewDefaultEngine; it is safe for concurrent use.
+type Engine struct {
+	loadMu sync.Mutex // serialises Load
+	cur    atomic.Pointer[revision]
+}
+
+// revision is one compiled bundle and the queries prepared against it.
+type revision struct {
+	digest   string
+	compiler *ast.Compiler
+	store    storage.Store
+
+	prepareMu sync.Mutex // serialises preparing a query not seen yet
+	queries   sync.Map   // query string -> *rego.PreparedEvalQuery
+}
+
+// Result is the value a query produced and the policy revision that produced it.
+type Result struct {
+	// Value is the query's value decoded from Rego: maps, slices (sets become slices), strings,
+	// bools, nil and json.Number.
+	Value any
+	// Revision is the digest of the bundle the query was evaluated against.
+	Revision string
+}
+
+// Decode stores the result's value in the value pointed to by out, as encoding/json would.
+func (r Result) Decode(out any) error {
+	b, err := json.Marshal(r.Value)
+	if err != nil {
+		return fmt.Errorf("encoding policy result: %w", err)
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		return fmt.Errorf("decoding policy result: %w", err)
+	}
+	return nil
+}
+
+// NewEngine compiles b and prepares the given queries against it.
+func NewEngine(ctx context.Context, b Bundle, queries ...string) (*Engine, error) {
+	e := &Engine{}
+	if err := e.load(ctx, b, queries); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// NewDefaultEngine is NewEngine with the policies built into the binary.
+func NewDefaultEngine(ctx context.Context, queries ...string) (*Engine, error) {
+	b, err := DefaultBundle()
+	if err != nil {
+		return nil, err
+	}
+	return NewEngine(ctx, b, queries...)
+}
+
+// Load compiles b, prepares against it every query prepared for the current revision, and then
+// makes it the current revision, e.g. when the policy ConfigMap changes. On error (b does not
+// compile, or a query in use no longer compiles against it) the current revision stays in place.
+// Loading the bundle that is already current does nothing.
+func (e *Engine) Load(ctx context.Context, b Bundle) error {
+	return e.load(ctx, b, nil)
+}
+
+func (e *Engine) load(ctx context.Context, b Bundle, queries []string) error {
+	e.loadMu.Lock()
+	defer e.loadMu.Unlock()
+	old := e.cur.Load()
+	if old != nil && old.digest == b.Digest() && len(queries) == 0 {
+		return nil
+	}
+	if old != nil {
+		old.queries.Range(func(k, _ any) bool {
+			queries = append(queries, k.(string))
+			return true
+		})
+	}
+	rev, err := compile(b)
+	if err != nil {
+		return err
+	}
+	for _, q := range queries {
+		if _, err := rev.prepared(ctx, q); err != nil {
+			return err
+		}
+	}
+	e.cur.Store(rev)
+	return nil
+}
+
+// Revision returns the digest of the current policy revision.
+func (e *Engine) Revision() string {
+	return e.cur.Load().digest
+}
+
+// Eval evaluates query (e.g. "data.fivesafes.agreement.violations") against input under the
+// current revision. input is any value encoding/json can encode; nil means no input. The query
+// must produce exactly one value: an undefined query returns ErrUndefined, and every compile or
+// evaluation error is returned as an error.
+func (e *Engine) Eval(ctx context.Context, query string, input any) (Result, error) {
+	rev := e.cur.Load()
+	pq, err := rev.prepared(ctx, query)
+	if err != nil {
+		return Result{}, err
+	}
+	var opts []rego.EvalOption
+	if input != nil {
+		opts = append(opts, rego.EvalInput(input))
+	}
+	rs, err := pq.Eval(ctx, opts...)
+	if err != nil {
+		return Result{}, fmt.Errorf("evaluating %s under policy %s: %w", query, rev.digest, err)
+	}
+	switch {
+	case len(rs) == 0 || len(rs[0].Expressions) == 0:
+		return Result{}, fmt.Errorf("%s under policy %s: %w", query, rev.digest, ErrUndefined)
+	case len(rs) > 1 || len(rs[0].Expressions) > 1:
+		return Result{}, fmt.Errorf("%s under policy %s gave %d results, want one value", query, rev.digest, len(rs))
+	}
+	return Result{Value: rs[0].Expressions[0].Value, Revision: rev.digest}, nil
+}
+
+// compile parses and compiles every module of b, as Rego v1.
+func compile(b Bundle) (*revision, error) {
+	modules := make(map[string]*ast.Module, len(b.modules))
+	for _, name := range b.Names() {
+		m, err := ast.ParseModuleWithOpts(name, b.modules[name], ast.ParserOptions{RegoVersion: ast.RegoV1, Capabilities: capabilities})
+		if err != nil {
+			return nil, fmt.Errorf("parsing policy %s: %w", b.Digest(), err)
+		}
+		modules[name] = m
+	}
+	c := ast.NewCompiler().
+		WithDefaultRegoVersion(ast.RegoV1).
+		WithCapabilities(capabilities)
+	c.Compile(modules)
+	if c.Failed() {
+		return nil, fmt.Errorf("compiling policy %s: %w", b.Digest(), c.Errors)
+	}
+	return &revision{digest: b.Digest(), compiler: c, store: inmem.New()}, nil
+}
+
+// prepared returns query prepared against the revision, preparing it the first time.
+func (r *revision) prepared(ctx context.Context, query string) (*rego.PreparedEvalQuery, error) {
+	if pq, ok := r.queries.Load(query); ok {
+		return pq.(*rego.PreparedEvalQuery), nil
+	}
+	r.prepareMu.Lock()
+	defer r.prepareMu.Unlock()
+	if pq, ok := r.queries.Load(query); ok {
+		return pq.(*rego.PreparedEvalQuery), nil
+	}
+	pq, err := rego.New(
+		rego.Query(query),
+		rego.Compiler(r.compiler),
+		rego.Store(r.store),
+		rego.SetRegoVersion(ast.RegoV1),
+		rego.StrictBuiltinErrors(true),
+		rego.Capabilities(capabilities),
+	).PrepareForEval(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("preparing %s under policy %s: %w", query, r.digest, err)
+	}
+	r.queries.Store(query, &pq)
+	return &pq, nil
+}
