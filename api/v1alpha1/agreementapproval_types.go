@@ -110,5 +110,5 @@ type AgreementApprovalList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&AgreementApproval{}, &AgreementApprovalList{})
+	register(&AgreementApproval{}, &AgreementApprovalList{})
 }

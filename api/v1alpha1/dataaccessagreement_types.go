@@ -537,5 +537,5 @@ type DataAccessAgreementList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&DataAccessAgreement{}, &DataAccessAgreementList{})
+	register(&DataAccessAgreement{}, &DataAccessAgreementList{})
 }

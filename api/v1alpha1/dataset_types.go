@@ -190,5 +190,5 @@ type DatasetList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&Dataset{}, &DatasetList{})
+	register(&Dataset{}, &DatasetList{})
 }

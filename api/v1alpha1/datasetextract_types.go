@@ -221,5 +221,5 @@ type DatasetExtractList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&DatasetExtract{}, &DatasetExtractList{})
+	register(&DatasetExtract{}, &DatasetExtractList{})
 }

@@ -124,5 +124,5 @@ type OptOutListList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&OptOutList{}, &OptOutListList{})
+	register(&OptOutList{}, &OptOutListList{})
 }

@@ -277,5 +277,5 @@ type OutputRequestList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&OutputRequest{}, &OutputRequestList{})
+	register(&OutputRequest{}, &OutputRequestList{})
 }

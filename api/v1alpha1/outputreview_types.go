@@ -108,5 +108,5 @@ type OutputReviewList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&OutputReview{}, &OutputReviewList{})
+	register(&OutputReview{}, &OutputReviewList{})
 }

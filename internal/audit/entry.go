@@ -100,14 +100,6 @@ const (
 	StageFailed Stage = "failed"
 )
 
-func (s Stage) valid() bool {
-	switch s {
-	case StageRecorded, StageIntended, StageDone, StageFailed:
-		return true
-	}
-	return false
-}
-
 // ObjectRef names the object an entry is about.
 type ObjectRef struct {
 	// Kind is the object's kind, e.g. DataAccessAgreement or OutputRequest.

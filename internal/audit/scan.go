@@ -179,7 +179,7 @@ func skipString(b []byte, i int) (int, error) {
 					return i, errSyntax
 				}
 				for _, h := range b[i+2 : i+6] {
-					if !(h >= '0' && h <= '9' || h >= 'a' && h <= 'f' || h >= 'A' && h <= 'F') {
+					if (h < '0' || h > '9') && (h < 'a' || h > 'f') && (h < 'A' || h > 'F') {
 						return i, errSyntax
 					}
 				}

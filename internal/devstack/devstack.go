@@ -119,7 +119,9 @@ func Run(ctx context.Context, o Options) error {
 	defer func() {
 		// Stop the manager before the components it talks to.
 		stopManager()
-		<-mgrErr
+		if err := <-mgrErr; err != nil && !errors.Is(err, context.Canceled) {
+			log.Error(err, "Manager stopped with an error")
+		}
 	}()
 
 	objs, err := manifest.ReadDir(o.Samples)

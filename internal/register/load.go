@@ -32,7 +32,7 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 
-	"github.com/fivesafes/fivesafes/api/v1alpha1"
+	fivesafesv1alpha1 "github.com/fivesafes/fivesafes/api/v1alpha1"
 	"github.com/fivesafes/fivesafes/internal/release"
 )
 
@@ -75,7 +75,7 @@ func LoadDir(dir string) (Input, error) {
 		if info.Size() > maxFileBytes {
 			return fmt.Errorf("%s: larger than %d bytes", rel, maxFileBytes)
 		}
-		data, err := os.ReadFile(p)
+		data, err := os.ReadFile(p) //nolint:gosec // G304: reading the files of the directory the user named is the point
 		if err != nil {
 			return err
 		}
@@ -139,7 +139,7 @@ func (l *loader) document(where string, j []byte) error {
 	if err != nil {
 		return nil // not a Kubernetes-style document; not ours
 	}
-	if tm.Kind == "List" || strings.HasSuffix(tm.Kind, "List") && gv.Group == v1alpha1.GroupVersion.Group {
+	if tm.Kind == "List" || strings.HasSuffix(tm.Kind, "List") && gv.Group == fivesafesv1alpha1.GroupVersion.Group {
 		for i, item := range tm.Items {
 			if err := l.document(fmt.Sprintf("%s: items[%d]", where, i), item); err != nil {
 				return err
@@ -147,15 +147,15 @@ func (l *loader) document(where string, j []byte) error {
 		}
 		return nil
 	}
-	if gv.Group != v1alpha1.GroupVersion.Group {
+	if gv.Group != fivesafesv1alpha1.GroupVersion.Group {
 		return nil
 	}
-	if gv.Version != v1alpha1.GroupVersion.Version {
-		return fmt.Errorf("%s: %s %s is not a version this register reads (want %s)", where, tm.Kind, tm.APIVersion, v1alpha1.GroupVersion)
+	if gv.Version != fivesafesv1alpha1.GroupVersion.Version {
+		return fmt.Errorf("%s: %s %s is not a version this register reads (want %s)", where, tm.Kind, tm.APIVersion, fivesafesv1alpha1.GroupVersion)
 	}
 	switch tm.Kind {
 	case "DataAccessAgreement":
-		var d v1alpha1.DataAccessAgreement
+		var d fivesafesv1alpha1.DataAccessAgreement
 		if err := strictDecode(j, &d); err != nil {
 			return fmt.Errorf("%s: DataAccessAgreement: %w", where, err)
 		}
@@ -168,7 +168,7 @@ func (l *loader) document(where string, j []byte) error {
 		l.names[d.Name] = where
 		l.in.Agreements = append(l.in.Agreements, d)
 	case "Dataset":
-		var d v1alpha1.Dataset
+		var d fivesafesv1alpha1.Dataset
 		if err := json.Unmarshal(j, &d); err != nil {
 			return fmt.Errorf("%s: Dataset: %w", where, err)
 		}
@@ -179,7 +179,7 @@ func (l *loader) document(where string, j []byte) error {
 			l.in.DatasetTitles[d.Name] = d.Spec.Title
 		}
 	case "DatasetExtract":
-		var x v1alpha1.DatasetExtract
+		var x fivesafesv1alpha1.DatasetExtract
 		if err := json.Unmarshal(j, &x); err != nil {
 			return fmt.Errorf("%s: DatasetExtract: %w", where, err)
 		}

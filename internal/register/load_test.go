@@ -99,7 +99,7 @@ func TestLoadDirErrorsNameTheFile(t *testing.T) {
 	}{
 		{"broken YAML", map[string]string{"sub/bad.yaml": "apiVersion: v1\nkind: [unclosed\n"}, []string{"sub/bad.yaml", "document 1"}},
 		{"broken second document", map[string]string{"two.yaml": agreementYAML("a", "A") + "---\nkind: x\n  bad: indent\n"}, []string{"two.yaml", "document 2"}},
-		{"misspelt field", map[string]string{"typo.yaml": strings.Replace(agreementYAML("a", "A"), "objectives:", "objectivs:", 1)}, []string{"typo.yaml", "DataAccessAgreement", "objectivs"}},
+		{"misspelt field", map[string]string{"typo.yaml": strings.Replace(agreementYAML("a", "A"), "objectives:", "objectives_:", 1)}, []string{"typo.yaml", "DataAccessAgreement", "objectives_"}},
 		{"wrong type", map[string]string{"type.yaml": strings.Replace(agreementYAML("a", "A"), "purposes: [Research]", "purposes: Research", 1)}, []string{"type.yaml"}},
 		{"no name", map[string]string{"anon.yaml": strings.Replace(agreementYAML("a", "A"), "  name: a\n", "  labels: {}\n", 1)}, []string{"anon.yaml", "metadata.name"}},
 		{"duplicate", map[string]string{"one.yaml": agreementYAML("a", "A"), "two.yaml": agreementYAML("a", "B")}, []string{"one.yaml", "two.yaml", "DataAccessAgreement a"}},

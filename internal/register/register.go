@@ -29,14 +29,14 @@ import (
 	"strings"
 	"time"
 
-	"github.com/fivesafes/fivesafes/api/v1alpha1"
+	fivesafesv1alpha1 "github.com/fivesafes/fivesafes/api/v1alpha1"
 	"github.com/fivesafes/fivesafes/internal/release"
 )
 
 // Input is what the register is built from.
 type Input struct {
 	// Agreements are the data access agreements, with status when read from a cluster.
-	Agreements []v1alpha1.DataAccessAgreement
+	Agreements []fivesafesv1alpha1.DataAccessAgreement
 	// Releases are the release manifests from the egress bucket.
 	Releases []release.Manifest
 	// Extracts are the copies of datasets made into workspaces, when known. For an agreement's
@@ -56,14 +56,14 @@ type ExtractRecord struct {
 	// Dataset is the catalogue dataset's name.
 	Dataset string
 	// OptOuts says whether the opt-out list was applied to the copy.
-	OptOuts v1alpha1.OptOutHandling
+	OptOuts fivesafesv1alpha1.OptOutHandling
 	// Month is when the copy was made, as YYYY-MM (UTC).
 	Month string
 }
 
 // ExtractRecordFrom makes an ExtractRecord from a DatasetExtract whose copy completed; ok is false
 // for an extract that has not completed.
-func ExtractRecordFrom(x *v1alpha1.DatasetExtract) (ExtractRecord, bool) {
+func ExtractRecordFrom(x *fivesafesv1alpha1.DatasetExtract) (ExtractRecord, bool) {
 	if x.Status.CompletedAt == nil || x.Status.CompletedAt.IsZero() {
 		return ExtractRecord{}, false
 	}
@@ -222,7 +222,7 @@ func Build(in Input) (*Register, error) {
 	}
 
 	type agreementInfo struct {
-		daa   *v1alpha1.DataAccessAgreement
+		daa   *fivesafesv1alpha1.DataAccessAgreement
 		org   string // organisation key
 		start time.Time
 		end   time.Time // first instant after the agreement ended
@@ -335,13 +335,13 @@ func Build(in Input) (*Register, error) {
 					mx = &mix{honoured: map[string]bool{}, notApplied: map[string]bool{}}
 					mixes[k] = mx
 				}
-				if r.OptOuts == v1alpha1.OptOutsHonoured {
+				if r.OptOuts == fivesafesv1alpha1.OptOutsHonoured {
 					mx.honoured[d.Spec.Reference] = true
 				} else {
 					mx.notApplied[d.Spec.Reference] = true
 				}
 			}
-			if ds.OptOuts != v1alpha1.OptOutsHonoured {
+			if ds.OptOuts != fivesafesv1alpha1.OptOutsHonoured {
 				flags = append(flags, Flag{
 					Kind: FlagOptOutsNotApplied, Organisation: org.Name, org: org.key, Dataset: ds.Name, Month: startMonth,
 					Agreements: []string{d.Spec.Reference},
@@ -411,15 +411,15 @@ func Build(in Input) (*Register, error) {
 
 // listed says whether an agreement belongs in the register: it carries no status (read from a
 // file), or it was approved at some point.
-func listed(d *v1alpha1.DataAccessAgreement) bool {
+func listed(d *fivesafesv1alpha1.DataAccessAgreement) bool {
 	switch d.Status.Phase {
-	case "", v1alpha1.AgreementApproved, v1alpha1.AgreementActive, v1alpha1.AgreementExpired, v1alpha1.AgreementRevoked:
+	case "", fivesafesv1alpha1.AgreementApproved, fivesafesv1alpha1.AgreementActive, fivesafesv1alpha1.AgreementExpired, fivesafesv1alpha1.AgreementRevoked:
 		return true
 	}
 	return d.Status.ActivatedAt != nil
 }
 
-func label(d *v1alpha1.DataAccessAgreement) string {
+func label(d *fivesafesv1alpha1.DataAccessAgreement) string {
 	if d.Spec.Reference != "" {
 		return d.Spec.Reference
 	}
@@ -428,14 +428,14 @@ func label(d *v1alpha1.DataAccessAgreement) string {
 
 // orgKey identifies an organisation: by its code when it has one, else by its name with case and
 // spacing ignored.
-func orgKey(o v1alpha1.Organisation) string {
+func orgKey(o fivesafesv1alpha1.Organisation) string {
 	if c := strings.TrimSpace(o.Code); c != "" {
 		return "code:" + strings.ToUpper(c)
 	}
 	return "name:" + strings.Join(strings.Fields(strings.ToLower(o.Name)), " ")
 }
 
-func describe(d *v1alpha1.DataAccessAgreement, titles map[string]string) Agreement {
+func describe(d *fivesafesv1alpha1.DataAccessAgreement, titles map[string]string) Agreement {
 	s := d.Spec
 	a := Agreement{
 		Reference:        s.Reference,
@@ -464,7 +464,7 @@ func describe(d *v1alpha1.DataAccessAgreement, titles map[string]string) Agreeme
 	}
 	var y, n bool
 	for _, ds := range s.Datasets {
-		honoured := ds.OptOuts == v1alpha1.OptOutsHonoured
+		honoured := ds.OptOuts == fivesafesv1alpha1.OptOutsHonoured
 		y = y || honoured
 		n = n || !honoured
 		x := Dataset{Name: ds.Name, Title: titles[ds.Name], OptOutsHonoured: yn(honoured)}

@@ -27,7 +27,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/fivesafes/fivesafes/api/v1alpha1"
+	fivesafesv1alpha1 "github.com/fivesafes/fivesafes/api/v1alpha1"
 	"github.com/fivesafes/fivesafes/internal/release"
 )
 
@@ -226,32 +226,32 @@ func TestWriteFiles(t *testing.T) {
 	}
 }
 
-func agreement(name, ref, org string, start, end string, ds ...v1alpha1.AgreementDataset) v1alpha1.DataAccessAgreement {
-	d := v1alpha1.DataAccessAgreement{}
+func agreement(name, ref, org string, start, end string, ds ...fivesafesv1alpha1.AgreementDataset) fivesafesv1alpha1.DataAccessAgreement {
+	d := fivesafesv1alpha1.DataAccessAgreement{}
 	d.Name = name
-	d.Spec = v1alpha1.DataAccessAgreementSpec{
-		Reference: ref, Title: "Title of " + ref, Organisation: v1alpha1.Organisation{Name: org},
-		LegalBases: []v1alpha1.LegalBasis{v1alpha1.LegalBasisConsent}, Purposes: []string{"Research"},
-		Sensitivity: v1alpha1.SensitivitySensitive, Objectives: "Objectives of " + ref,
-		Datasets: ds, Validity: v1alpha1.Validity{Start: start, End: end},
+	d.Spec = fivesafesv1alpha1.DataAccessAgreementSpec{
+		Reference: ref, Title: "Title of " + ref, Organisation: fivesafesv1alpha1.Organisation{Name: org},
+		LegalBases: []fivesafesv1alpha1.LegalBasis{fivesafesv1alpha1.LegalBasisConsent}, Purposes: []string{"Research"},
+		Sensitivity: fivesafesv1alpha1.SensitivitySensitive, Objectives: "Objectives of " + ref,
+		Datasets: ds, Validity: fivesafesv1alpha1.Validity{Start: start, End: end},
 	}
 	return d
 }
 
-func ds(name string, h v1alpha1.OptOutHandling) v1alpha1.AgreementDataset {
-	return v1alpha1.AgreementDataset{Name: name, Columns: []string{"c"}, OptOuts: h}
+func ds(name string, h fivesafesv1alpha1.OptOutHandling) fivesafesv1alpha1.AgreementDataset {
+	return fivesafesv1alpha1.AgreementDataset{Name: name, Columns: []string{"c"}, OptOuts: h}
 }
 
 const (
-	yes = v1alpha1.OptOutsHonoured
-	no  = v1alpha1.OptOutsNotApplied
+	yes = fivesafesv1alpha1.OptOutsHonoured
+	no  = fivesafesv1alpha1.OptOutsNotApplied
 )
 
 func manifest(agreement, request string, at time.Time) release.Manifest {
 	return release.Manifest{
 		APIVersion: release.APIVersion, Kind: release.Kind, Agreement: agreement, Namespace: "ws", Request: request,
-		Requester: "r", Files: []release.File{{Path: "a.csv", SHA256: "sha256:" + v1alpha1.Digest(strings.Repeat("a", 64)), Type: "text/csv", Outcome: v1alpha1.OutcomePass}},
-		ContentDigest: "sha256:" + v1alpha1.Digest(strings.Repeat("b", 64)), ReleasedAt: at,
+		Requester: "r", Files: []release.File{{Path: "a.csv", SHA256: "sha256:" + fivesafesv1alpha1.Digest(strings.Repeat("a", 64)), Type: "text/csv", Outcome: fivesafesv1alpha1.OutcomePass}},
+		ContentDigest: "sha256:" + fivesafesv1alpha1.Digest(strings.Repeat("b", 64)), ReleasedAt: at,
 	}
 }
 
@@ -265,7 +265,7 @@ func TestFlags(t *testing.T) {
 	}{
 		{
 			name: "mixed by validity month",
-			in: Input{Agreements: []v1alpha1.DataAccessAgreement{
+			in: Input{Agreements: []fivesafesv1alpha1.DataAccessAgreement{
 				agreement("a", "A", "Org", "2024-03-01", "2024-12-31", ds("hes", yes)),
 				agreement("b", "B", "org ", "2024-03-31", "2024-12-31", ds("hes", no)),
 			}},
@@ -273,7 +273,7 @@ func TestFlags(t *testing.T) {
 		},
 		{
 			name: "different months",
-			in: Input{Agreements: []v1alpha1.DataAccessAgreement{
+			in: Input{Agreements: []fivesafesv1alpha1.DataAccessAgreement{
 				agreement("a", "A", "Org", "2024-03-01", "2024-12-31", ds("hes", yes)),
 				agreement("b", "B", "Org", "2024-04-01", "2024-12-31", ds("hes", no)),
 			}},
@@ -281,7 +281,7 @@ func TestFlags(t *testing.T) {
 		},
 		{
 			name: "different organisations",
-			in: Input{Agreements: []v1alpha1.DataAccessAgreement{
+			in: Input{Agreements: []fivesafesv1alpha1.DataAccessAgreement{
 				agreement("a", "A", "Org", "2024-03-01", "2024-12-31", ds("hes", yes)),
 				agreement("b", "B", "Other Org", "2024-03-01", "2024-12-31", ds("hes", no)),
 			}},
@@ -289,7 +289,7 @@ func TestFlags(t *testing.T) {
 		},
 		{
 			name: "different datasets",
-			in: Input{Agreements: []v1alpha1.DataAccessAgreement{
+			in: Input{Agreements: []fivesafesv1alpha1.DataAccessAgreement{
 				agreement("a", "A", "Org", "2024-03-01", "2024-12-31", ds("hes", yes), ds("csc", no)),
 			}},
 			want: []string{"opt-outs-not-applied/Org/csc/2024-03/A"},
@@ -297,7 +297,7 @@ func TestFlags(t *testing.T) {
 		{
 			name: "copies in different months despite the same start month",
 			in: Input{
-				Agreements: []v1alpha1.DataAccessAgreement{
+				Agreements: []fivesafesv1alpha1.DataAccessAgreement{
 					agreement("a", "A", "Org", "2024-03-01", "2024-12-31", ds("hes", yes)),
 					agreement("b", "B", "Org", "2024-03-01", "2024-12-31", ds("hes", no)),
 				},
@@ -311,7 +311,7 @@ func TestFlags(t *testing.T) {
 		{
 			name: "copies in the same month despite different start months",
 			in: Input{
-				Agreements: []v1alpha1.DataAccessAgreement{
+				Agreements: []fivesafesv1alpha1.DataAccessAgreement{
 					agreement("a", "A", "Org", "2024-01-01", "2024-12-31", ds("hes", yes)),
 					agreement("b", "B", "Org", "2024-03-01", "2024-12-31", ds("hes", no)),
 				},
@@ -326,7 +326,7 @@ func TestFlags(t *testing.T) {
 		{
 			name: "one agreement copied both ways in one month after its spec changed",
 			in: Input{
-				Agreements: []v1alpha1.DataAccessAgreement{agreement("a", "A", "Org", "2024-01-01", "2024-12-31", ds("hes", yes))},
+				Agreements: []fivesafesv1alpha1.DataAccessAgreement{agreement("a", "A", "Org", "2024-01-01", "2024-12-31", ds("hes", yes))},
 				Extracts: []ExtractRecord{
 					{Agreement: "a", Dataset: "hes", OptOuts: no, Month: "2024-02"},
 					{Agreement: "a", Dataset: "hes", OptOuts: yes, Month: "2024-02"},
@@ -336,18 +336,18 @@ func TestFlags(t *testing.T) {
 		},
 		{
 			name: "same name, different codes",
-			in: Input{Agreements: func() []v1alpha1.DataAccessAgreement {
+			in: Input{Agreements: func() []fivesafesv1alpha1.DataAccessAgreement {
 				a := agreement("a", "A", "Org", "2024-03-01", "2024-12-31", ds("hes", yes))
 				b := agreement("b", "B", "Org", "2024-03-01", "2024-12-31", ds("hes", no))
 				a.Spec.Organisation.Code, b.Spec.Organisation.Code = "X1", "Y2"
-				return []v1alpha1.DataAccessAgreement{a, b}
+				return []fivesafesv1alpha1.DataAccessAgreement{a, b}
 			}()},
 			want: []string{"opt-outs-not-applied/Org/hes/2024-03/B"},
 		},
 		{
 			name: "release on the last day and the day after",
 			in: Input{
-				Agreements: []v1alpha1.DataAccessAgreement{agreement("a", "A", "Org", "2024-01-01", "2024-06-30", ds("hes", yes))},
+				Agreements: []fivesafesv1alpha1.DataAccessAgreement{agreement("a", "A", "Org", "2024-01-01", "2024-06-30", ds("hes", yes))},
 				Releases: []release.Manifest{
 					manifest("a", "r1", day("2024-06-30T23:59:59Z")),
 					manifest("a", "r2", day("2024-07-01T00:00:00Z")),
@@ -360,11 +360,11 @@ func TestFlags(t *testing.T) {
 		{
 			name: "release after revocation",
 			in: Input{
-				Agreements: func() []v1alpha1.DataAccessAgreement {
+				Agreements: func() []fivesafesv1alpha1.DataAccessAgreement {
 					a := agreement("a", "A", "Org", "2024-01-01", "2024-12-31", ds("hes", yes))
-					a.Status.Phase = v1alpha1.AgreementRevoked
+					a.Status.Phase = fivesafesv1alpha1.AgreementRevoked
 					a.Status.EndedAt = &metav1.Time{Time: day("2024-05-10T12:00:00Z")}
-					return []v1alpha1.DataAccessAgreement{a}
+					return []fivesafesv1alpha1.DataAccessAgreement{a}
 				}(),
 				Releases: []release.Manifest{manifest("a", "r1", day("2024-05-10T11:00:00Z")), manifest("a", "r2", day("2024-05-10T13:00:00Z"))},
 			},
@@ -372,31 +372,31 @@ func TestFlags(t *testing.T) {
 		},
 		{
 			name: "never-approved agreements are left out",
-			in: Input{Agreements: func() []v1alpha1.DataAccessAgreement {
+			in: Input{Agreements: func() []fivesafesv1alpha1.DataAccessAgreement {
 				a := agreement("a", "A", "Org", "2024-03-01", "2024-12-31", ds("hes", yes))
 				b := agreement("b", "B", "Org", "2024-03-01", "2024-12-31", ds("hes", no))
-				b.Status.Phase = v1alpha1.AgreementRejected
+				b.Status.Phase = fivesafesv1alpha1.AgreementRejected
 				c := agreement("c", "C", "Org", "2024-03-01", "2024-12-31", ds("hes", no))
-				c.Status.Phase = v1alpha1.AgreementPending
-				return []v1alpha1.DataAccessAgreement{a, b, c}
+				c.Status.Phase = fivesafesv1alpha1.AgreementPending
+				return []fivesafesv1alpha1.DataAccessAgreement{a, b, c}
 			}()},
 			want: nil,
 		},
 		{
 			name: "re-pending agreements that were active stay in",
-			in: Input{Agreements: func() []v1alpha1.DataAccessAgreement {
+			in: Input{Agreements: func() []fivesafesv1alpha1.DataAccessAgreement {
 				a := agreement("a", "A", "Org", "2024-03-01", "2024-12-31", ds("hes", yes))
 				b := agreement("b", "B", "Org", "2024-03-01", "2024-12-31", ds("hes", no))
-				b.Status.Phase = v1alpha1.AgreementPending
+				b.Status.Phase = fivesafesv1alpha1.AgreementPending
 				b.Status.ActivatedAt = &metav1.Time{Time: day("2024-03-01T00:00:00Z")}
-				return []v1alpha1.DataAccessAgreement{a, b}
+				return []fivesafesv1alpha1.DataAccessAgreement{a, b}
 			}()},
 			want: []string{"mixed-opt-outs/Org/hes/2024-03/A,B", "opt-outs-not-applied/Org/hes/2024-03/B"},
 		},
 		{
 			name: "releases for unknown agreements are noted",
 			in: Input{
-				Agreements: []v1alpha1.DataAccessAgreement{agreement("a", "A", "Org", "2024-01-01", "2024-06-30", ds("hes", yes))},
+				Agreements: []fivesafesv1alpha1.DataAccessAgreement{agreement("a", "A", "Org", "2024-01-01", "2024-06-30", ds("hes", yes))},
 				Releases:   []release.Manifest{manifest("gone", "r1", day("2024-02-01T00:00:00Z"))},
 			},
 			warn: 1,
@@ -427,17 +427,17 @@ func TestFlags(t *testing.T) {
 
 func TestBuildRefusesBadDates(t *testing.T) {
 	bad := agreement("a", "A", "Org", "2024-13-01", "2024-12-31", ds("hes", yes))
-	if _, err := Build(Input{Agreements: []v1alpha1.DataAccessAgreement{bad}}); err == nil || !strings.Contains(err.Error(), "spec.validity.start") {
+	if _, err := Build(Input{Agreements: []fivesafesv1alpha1.DataAccessAgreement{bad}}); err == nil || !strings.Contains(err.Error(), "spec.validity.start") {
 		t.Fatalf("Build with a bad start date: err = %v", err)
 	}
 	good := agreement("a", "A", "Org", "2024-01-01", "2024-12-31", ds("hes", yes))
-	if _, err := Build(Input{Agreements: []v1alpha1.DataAccessAgreement{good}, Extracts: []ExtractRecord{{Agreement: "a", Dataset: "hes", Month: "March"}}}); err == nil {
+	if _, err := Build(Input{Agreements: []fivesafesv1alpha1.DataAccessAgreement{good}, Extracts: []ExtractRecord{{Agreement: "a", Dataset: "hes", Month: "March"}}}); err == nil {
 		t.Fatal("Build with a bad extract month succeeded")
 	}
 }
 
 func TestExtractRecordFrom(t *testing.T) {
-	x := &v1alpha1.DatasetExtract{Spec: v1alpha1.DatasetExtractSpec{Agreement: "a", Dataset: "hes", OptOuts: no}}
+	x := &fivesafesv1alpha1.DatasetExtract{Spec: fivesafesv1alpha1.DatasetExtractSpec{Agreement: "a", Dataset: "hes", OptOuts: no}}
 	if _, ok := ExtractRecordFrom(x); ok {
 		t.Fatal("an extract that has not completed gave a record")
 	}
@@ -477,7 +477,7 @@ func hostileRegister(t testing.TB, text string) *Register {
 	a.Spec.Organisation.Code = text
 	a.Spec.Organisation.Type = text
 	a.Spec.Datasets[0].OptOutJustification = text
-	reg, err := Build(Input{Agreements: []v1alpha1.DataAccessAgreement{a}, DatasetTitles: map[string]string{"hes" + text: text}})
+	reg, err := Build(Input{Agreements: []fivesafesv1alpha1.DataAccessAgreement{a}, DatasetTitles: map[string]string{"hes" + text: text}})
 	if err != nil {
 		t.Fatal(err)
 	}

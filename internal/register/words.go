@@ -16,52 +16,52 @@ limitations under the License.
 
 package register
 
-import "github.com/fivesafes/fivesafes/api/v1alpha1"
+import fivesafesv1alpha1 "github.com/fivesafes/fivesafes/api/v1alpha1"
 
 // LegalBasisWords says a legal basis the way the register prints it.
-func LegalBasisWords(b v1alpha1.LegalBasis) string {
+func LegalBasisWords(b fivesafesv1alpha1.LegalBasis) string {
 	switch b {
-	case v1alpha1.LegalBasisSection251:
+	case fivesafesv1alpha1.LegalBasisSection251:
 		return "Section 251 approval is in place for the flow of identifiable data (NHS Act 2006)"
-	case v1alpha1.LegalBasisHealthAndSocialCareAct2012:
+	case fivesafesv1alpha1.LegalBasisHealthAndSocialCareAct2012:
 		return "Health and Social Care Act 2012"
-	case v1alpha1.LegalBasisConsent:
+	case fivesafesv1alpha1.LegalBasisConsent:
 		return "Informed patient consent to permit the receipt, processing and release of data"
-	case v1alpha1.LegalBasisDirectCare:
+	case fivesafesv1alpha1.LegalBasisDirectCare:
 		return "Direct care: the data are used to care for the patients themselves"
-	case v1alpha1.LegalBasisPublicTask:
+	case fivesafesv1alpha1.LegalBasisPublicTask:
 		return "Performance of a task carried out in the public interest (UK GDPR Article 6(1)(e))"
-	case v1alpha1.LegalBasisAnonymised:
+	case fivesafesv1alpha1.LegalBasisAnonymised:
 		return "Anonymised data: no identifiable data flow"
 	}
 	return string(b)
 }
 
 // SensitivityWords says a sensitivity the way the register prints it.
-func SensitivityWords(s v1alpha1.Sensitivity) string {
+func SensitivityWords(s fivesafesv1alpha1.Sensitivity) string {
 	switch s {
-	case v1alpha1.SensitivitySensitive:
+	case fivesafesv1alpha1.SensitivitySensitive:
 		return "Sensitive"
-	case v1alpha1.SensitivityNonSensitive:
+	case fivesafesv1alpha1.SensitivityNonSensitive:
 		return "Non-sensitive"
 	}
 	return string(s)
 }
 
 // AccessMethodWords says an access method the way the register prints it.
-func AccessMethodWords(a v1alpha1.AccessMethod) string {
+func AccessMethodWords(a fivesafesv1alpha1.AccessMethod) string {
 	switch a {
-	case v1alpha1.AccessOneOff:
+	case fivesafesv1alpha1.AccessOneOff:
 		return "One-off"
-	case v1alpha1.AccessOngoing, "":
+	case fivesafesv1alpha1.AccessOngoing, "":
 		return "Ongoing"
 	}
 	return string(a)
 }
 
 // SublicensingWords says whether sublicensing is allowed, the way the register prints it.
-func SublicensingWords(s v1alpha1.Sublicensing) string {
-	if s == v1alpha1.SublicensingAllowed {
+func SublicensingWords(s fivesafesv1alpha1.Sublicensing) string {
+	if s == fivesafesv1alpha1.SublicensingAllowed {
 		return "Yes"
 	}
 	return "No"

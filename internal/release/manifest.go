@@ -35,7 +35,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/validation"
 
-	"github.com/fivesafes/fivesafes/api/v1alpha1"
+	fivesafesv1alpha1 "github.com/fivesafes/fivesafes/api/v1alpha1"
 )
 
 // Identification of a manifest document.
@@ -75,9 +75,9 @@ type Manifest struct {
 	// Reviewers are the output checkers whose approvals counted.
 	Reviewers []Reviewer `json:"reviewers"`
 	// PolicyDigest identifies the egress policy revision the files were checked against.
-	PolicyDigest v1alpha1.Digest `json:"policyDigest"`
+	PolicyDigest fivesafesv1alpha1.Digest `json:"policyDigest"`
 	// ContentDigest is the request's content digest that the reviewers approved.
-	ContentDigest v1alpha1.Digest `json:"contentDigest"`
+	ContentDigest fivesafesv1alpha1.Digest `json:"contentDigest"`
 	// AuditSequence is the sequence number of the audit entry that records the release (the
 	// intention written before the files were copied).
 	AuditSequence int64 `json:"auditSequence"`
@@ -91,21 +91,21 @@ type File struct {
 	// the egress bucket.
 	Path string `json:"path"`
 	// Kind is what the researcher said the file is.
-	Kind v1alpha1.OutputKind `json:"kind,omitempty"`
+	Kind fivesafesv1alpha1.OutputKind `json:"kind,omitempty"`
 	// SHA256 is the digest of the released bytes.
-	SHA256 v1alpha1.Digest `json:"sha256"`
+	SHA256 fivesafesv1alpha1.Digest `json:"sha256"`
 	// Size is the file's size in bytes.
 	Size int64 `json:"size"`
 	// Type is the type detected from the content.
 	Type string `json:"type"`
 	// Outcome is the file's automatic check outcome: pass, or review (released after review).
-	Outcome v1alpha1.CheckOutcome `json:"outcome"`
+	Outcome fivesafesv1alpha1.CheckOutcome `json:"outcome"`
 }
 
 // CheckSummary counts the files' check outcomes.
 type CheckSummary struct {
 	// Outcome is the worst outcome among the files.
-	Outcome v1alpha1.CheckOutcome `json:"outcome"`
+	Outcome fivesafesv1alpha1.CheckOutcome `json:"outcome"`
 	// Pass is the number of files that passed.
 	Pass int `json:"pass"`
 	// Review is the number of files that needed review.
@@ -123,7 +123,7 @@ type Reviewer struct {
 	// Review is the OutputReview's name.
 	Review string `json:"review"`
 	// Decision is the review's decision; Approve for a counted approval.
-	Decision v1alpha1.ReviewDecision `json:"decision"`
+	Decision fivesafesv1alpha1.ReviewDecision `json:"decision"`
 }
 
 // Prefix is where a release's files and manifest live in the egress bucket:
@@ -179,7 +179,7 @@ func (m *Manifest) Validate() error {
 		}
 		seen[f.Path] = true
 		switch f.Kind {
-		case "", v1alpha1.OutputTable, v1alpha1.OutputFigure, v1alpha1.OutputCode, v1alpha1.OutputText:
+		case "", fivesafesv1alpha1.OutputTable, fivesafesv1alpha1.OutputFigure, fivesafesv1alpha1.OutputCode, fivesafesv1alpha1.OutputText:
 		default:
 			bad(field+".kind", "must be Table, Figure, Code or Text")
 		}
@@ -193,11 +193,11 @@ func (m *Manifest) Validate() error {
 			bad(field+".type", "must be 1 to 64 printable characters")
 		}
 		switch f.Outcome {
-		case v1alpha1.OutcomePass:
+		case fivesafesv1alpha1.OutcomePass:
 			pass++
-		case v1alpha1.OutcomeReview:
+		case fivesafesv1alpha1.OutcomeReview:
 			review++
-		case v1alpha1.OutcomeFail:
+		case fivesafesv1alpha1.OutcomeFail:
 			fail++
 			bad(field+".outcome", "a file that failed its checks is never released")
 		default:
@@ -211,12 +211,12 @@ func (m *Manifest) Validate() error {
 	if c.Findings < 0 {
 		bad("checks.findings", "must not be negative")
 	}
-	worst := v1alpha1.OutcomePass
+	worst := fivesafesv1alpha1.OutcomePass
 	if review > 0 {
-		worst = v1alpha1.OutcomeReview
+		worst = fivesafesv1alpha1.OutcomeReview
 	}
 	if fail > 0 {
-		worst = v1alpha1.OutcomeFail
+		worst = fivesafesv1alpha1.OutcomeFail
 	}
 	if len(m.Files) > 0 && c.Outcome != worst {
 		bad("checks.outcome", "must be the worst of the files' outcomes")
@@ -240,7 +240,7 @@ func (m *Manifest) Validate() error {
 		if msgs := validation.IsDNS1123Subdomain(r.Review); len(msgs) > 0 {
 			bad(field+".review", "must be a Kubernetes object name")
 		}
-		if r.Decision != v1alpha1.ReviewApprove {
+		if r.Decision != fivesafesv1alpha1.ReviewApprove {
 			bad(field+".decision", "must be Approve")
 		}
 	}
@@ -327,7 +327,7 @@ func IsManifest(data []byte) bool {
 
 // Digest returns the digest of an encoded manifest, as recorded in the OutputRequest's
 // status.release.manifestSHA256 and in the audit log.
-func Digest(data []byte) v1alpha1.Digest {
+func Digest(data []byte) fivesafesv1alpha1.Digest {
 	sum := sha256.Sum256(data)
-	return v1alpha1.Digest("sha256:" + hex.EncodeToString(sum[:]))
+	return fivesafesv1alpha1.Digest("sha256:" + hex.EncodeToString(sum[:]))
 }

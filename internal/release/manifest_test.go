@@ -23,10 +23,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fivesafes/fivesafes/api/v1alpha1"
+	fivesafesv1alpha1 "github.com/fivesafes/fivesafes/api/v1alpha1"
 )
 
-func digest(c string) v1alpha1.Digest { return v1alpha1.Digest("sha256:" + strings.Repeat(c, 64)) }
+func digest(c string) fivesafesv1alpha1.Digest {
+	return fivesafesv1alpha1.Digest("sha256:" + strings.Repeat(c, 64))
+}
 
 func sample() *Manifest {
 	return &Manifest{
@@ -38,11 +40,11 @@ func sample() *Manifest {
 		Request:    "admissions-2017",
 		Requester:  "researcher@example.org",
 		Files: []File{
-			{Path: "tables/admissions.csv", Kind: v1alpha1.OutputTable, SHA256: digest("a"), Size: 2048, Type: "text/csv", Outcome: v1alpha1.OutcomePass},
-			{Path: "figures/trend.png", Kind: v1alpha1.OutputFigure, SHA256: digest("b"), Size: 40960, Type: "image/png", Outcome: v1alpha1.OutcomeReview},
+			{Path: "tables/admissions.csv", Kind: fivesafesv1alpha1.OutputTable, SHA256: digest("a"), Size: 2048, Type: "text/csv", Outcome: fivesafesv1alpha1.OutcomePass},
+			{Path: "figures/trend.png", Kind: fivesafesv1alpha1.OutputFigure, SHA256: digest("b"), Size: 40960, Type: "image/png", Outcome: fivesafesv1alpha1.OutcomeReview},
 		},
-		Checks:        CheckSummary{Outcome: v1alpha1.OutcomeReview, Pass: 1, Review: 1, Findings: 2},
-		Reviewers:     []Reviewer{{Username: "checker-1", Review: "r1", Decision: v1alpha1.ReviewApprove}, {Username: "checker-2", Review: "r2", Decision: v1alpha1.ReviewApprove}},
+		Checks:        CheckSummary{Outcome: fivesafesv1alpha1.OutcomeReview, Pass: 1, Review: 1, Findings: 2},
+		Reviewers:     []Reviewer{{Username: "checker-1", Review: "r1", Decision: fivesafesv1alpha1.ReviewApprove}, {Username: "checker-2", Review: "r2", Decision: fivesafesv1alpha1.ReviewApprove}},
 		PolicyDigest:  digest("c"),
 		ContentDigest: digest("d"),
 		AuditSequence: 42,
@@ -69,19 +71,19 @@ func TestValidate(t *testing.T) {
 		{"empty segment", func(m *Manifest) { m.Files[0].Path = "tables//a.csv" }, "files[0].path"},
 		{"repeated path", func(m *Manifest) { m.Files[1].Path = m.Files[0].Path }, "files[1].path"},
 		{"bad kind", func(m *Manifest) { m.Files[0].Kind = "Archive" }, "files[0].kind"},
-		{"upper-case digest", func(m *Manifest) { m.Files[0].SHA256 = v1alpha1.Digest(strings.ToUpper(string(digest("a")))) }, "files[0].sha256"},
+		{"upper-case digest", func(m *Manifest) { m.Files[0].SHA256 = fivesafesv1alpha1.Digest(strings.ToUpper(string(digest("a")))) }, "files[0].sha256"},
 		{"negative size", func(m *Manifest) { m.Files[0].Size = -1 }, "files[0].size"},
 		{"no type", func(m *Manifest) { m.Files[0].Type = "" }, "files[0].type"},
 		{"failed file", func(m *Manifest) {
-			m.Files[0].Outcome = v1alpha1.OutcomeFail
-			m.Checks = CheckSummary{Outcome: v1alpha1.OutcomeFail, Review: 1, Fail: 1}
+			m.Files[0].Outcome = fivesafesv1alpha1.OutcomeFail
+			m.Checks = CheckSummary{Outcome: fivesafesv1alpha1.OutcomeFail, Review: 1, Fail: 1}
 		}, "files[0].outcome"},
 		{"counts disagree", func(m *Manifest) { m.Checks.Pass = 2 }, "checks"},
-		{"outcome not the worst", func(m *Manifest) { m.Checks.Outcome = v1alpha1.OutcomePass }, "checks.outcome"},
+		{"outcome not the worst", func(m *Manifest) { m.Checks.Outcome = fivesafesv1alpha1.OutcomePass }, "checks.outcome"},
 		{"no reviewers", func(m *Manifest) { m.Reviewers = nil }, "reviewers"},
 		{"requester reviews", func(m *Manifest) { m.Reviewers[1].Username = m.Requester }, "reviewers[1].username"},
 		{"reviewer twice", func(m *Manifest) { m.Reviewers[1].Username = m.Reviewers[0].Username }, "reviewers[1].username"},
-		{"review not approval", func(m *Manifest) { m.Reviewers[0].Decision = v1alpha1.ReviewReject }, "reviewers[0].decision"},
+		{"review not approval", func(m *Manifest) { m.Reviewers[0].Decision = fivesafesv1alpha1.ReviewReject }, "reviewers[0].decision"},
 		{"no policy digest", func(m *Manifest) { m.PolicyDigest = "" }, "policyDigest"},
 		{"bad content digest", func(m *Manifest) { m.ContentDigest = "md5:abc" }, "contentDigest"},
 		{"no audit sequence", func(m *Manifest) { m.AuditSequence = 0 }, "auditSequence"},

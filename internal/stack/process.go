@@ -202,7 +202,7 @@ func BinaryDir(tool string, binaries ...string) (string, error) {
 		}
 	}
 	for _, b := range binaries {
-		if st, err := os.Stat(filepath.Join(dir, b)); err != nil || st.IsDir() {
+		if st, err := os.Stat(filepath.Join(dir, b)); err != nil || st.IsDir() { //nolint:gosec // G703: the tool cache directory is ours
 			root, _ := ModuleRoot()
 			return "", fmt.Errorf("%s binary %s not found in %s: build it with `make tools` "+
 				"(or `%s %s`), or point %s at a directory that has it",

@@ -39,7 +39,7 @@ import (
 	"math"
 	"strings"
 
-	"github.com/fivesafes/fivesafes/api/v1alpha1"
+	fivesafesv1alpha1 "github.com/fivesafes/fivesafes/api/v1alpha1"
 )
 
 // Dataset names.
@@ -112,41 +112,41 @@ func Columns(dataset string) ([]string, error) {
 
 // Schema returns the catalogue columns of dataset: names, types, which identify a person, and a
 // description of each, ready for a Dataset's spec.
-func Schema(dataset string) ([]v1alpha1.Column, error) {
-	col := func(name string, t v1alpha1.ColumnType, id v1alpha1.IdentifierKind, desc string) v1alpha1.Column {
-		return v1alpha1.Column{Name: name, Type: t, Identifier: id, Description: desc}
+func Schema(dataset string) ([]fivesafesv1alpha1.Column, error) {
+	col := func(name string, t fivesafesv1alpha1.ColumnType, id fivesafesv1alpha1.IdentifierKind, desc string) fivesafesv1alpha1.Column {
+		return fivesafesv1alpha1.Column{Name: name, Type: t, Identifier: id, Description: desc}
 	}
-	none := v1alpha1.IdentifierNone
+	none := fivesafesv1alpha1.IdentifierNone
 	switch dataset {
 	case HESAPC:
-		return []v1alpha1.Column{
-			col("nhs_number", v1alpha1.ColumnString, v1alpha1.IdentifierNHSNumber, "Patient's NHS number."),
-			col("date_of_birth", v1alpha1.ColumnDate, none, "Patient's date of birth."),
-			col("sex", v1alpha1.ColumnCode, none, "Sex: 1 male, 2 female, 9 not specified."),
-			col("admission_date", v1alpha1.ColumnDate, none, "Date of admission."),
-			col("discharge_date", v1alpha1.ColumnDate, none, "Date of discharge, on or after admission."),
-			col("primary_diagnosis", v1alpha1.ColumnCode, none, "Primary diagnosis, ICD-10."),
-			col("procedure", v1alpha1.ColumnCode, none, "Main procedure, OPCS-4; empty when none."),
-			col("lsoa", v1alpha1.ColumnCode, none, "Lower layer super output area of residence."),
-			col("provider_code", v1alpha1.ColumnCode, none, "Organisation code of the provider trust."),
+		return []fivesafesv1alpha1.Column{
+			col("nhs_number", fivesafesv1alpha1.ColumnString, fivesafesv1alpha1.IdentifierNHSNumber, "Patient's NHS number."),
+			col("date_of_birth", fivesafesv1alpha1.ColumnDate, none, "Patient's date of birth."),
+			col("sex", fivesafesv1alpha1.ColumnCode, none, "Sex: 1 male, 2 female, 9 not specified."),
+			col("admission_date", fivesafesv1alpha1.ColumnDate, none, "Date of admission."),
+			col("discharge_date", fivesafesv1alpha1.ColumnDate, none, "Date of discharge, on or after admission."),
+			col("primary_diagnosis", fivesafesv1alpha1.ColumnCode, none, "Primary diagnosis, ICD-10."),
+			col("procedure", fivesafesv1alpha1.ColumnCode, none, "Main procedure, OPCS-4; empty when none."),
+			col("lsoa", fivesafesv1alpha1.ColumnCode, none, "Lower layer super output area of residence."),
+			col("provider_code", fivesafesv1alpha1.ColumnCode, none, "Organisation code of the provider trust."),
 		}, nil
 	case ASCCLD:
-		return []v1alpha1.Column{
-			col("nhs_number", v1alpha1.ColumnString, v1alpha1.IdentifierNHSNumber,
+		return []fivesafesv1alpha1.Column{
+			col("nhs_number", fivesafesv1alpha1.ColumnString, fivesafesv1alpha1.IdentifierNHSNumber,
 				"Client's NHS number as submitted: sometimes blank or malformed."),
-			col("local_client_id", v1alpha1.ColumnString, v1alpha1.IdentifierLocal,
+			col("local_client_id", fivesafesv1alpha1.ColumnString, fivesafesv1alpha1.IdentifierLocal,
 				"Client's identifier in the local authority's case management system."),
-			col("date_of_birth", v1alpha1.ColumnDate, none, "Client's date of birth."),
-			col("gender", v1alpha1.ColumnCode, none, "Gender: Male, Female or Unknown."),
-			col("service_type", v1alpha1.ColumnCode, none, "Type of service provided."),
-			col("start_date", v1alpha1.ColumnDate, none, "Date the service started."),
-			col("end_date", v1alpha1.ColumnDate, none, "Date the service ended; empty while ongoing."),
-			col("cost_band", v1alpha1.ColumnCode, none, "Weekly gross cost band in pounds."),
-			col("local_authority", v1alpha1.ColumnCode, none, "ONS code of the local authority."),
+			col("date_of_birth", fivesafesv1alpha1.ColumnDate, none, "Client's date of birth."),
+			col("gender", fivesafesv1alpha1.ColumnCode, none, "Gender: Male, Female or Unknown."),
+			col("service_type", fivesafesv1alpha1.ColumnCode, none, "Type of service provided."),
+			col("start_date", fivesafesv1alpha1.ColumnDate, none, "Date the service started."),
+			col("end_date", fivesafesv1alpha1.ColumnDate, none, "Date the service ended; empty while ongoing."),
+			col("cost_band", fivesafesv1alpha1.ColumnCode, none, "Weekly gross cost band in pounds."),
+			col("local_authority", fivesafesv1alpha1.ColumnCode, none, "ONS code of the local authority."),
 		}, nil
 	case OptOuts:
-		return []v1alpha1.Column{
-			col("nhs_number", v1alpha1.ColumnString, v1alpha1.IdentifierNHSNumber,
+		return []fivesafesv1alpha1.Column{
+			col("nhs_number", fivesafesv1alpha1.ColumnString, fivesafesv1alpha1.IdentifierNHSNumber,
 				"NHS number of a person who opted out."),
 		}, nil
 	}
@@ -154,7 +154,7 @@ func Schema(dataset string) ([]v1alpha1.Column, error) {
 }
 
 func unknownDataset(dataset string) error {
-	return fmt.Errorf("synth: %w: unknown dataset (want one of %s)", ErrInvalidOptions, strings.Join(Datasets(), ", "))
+	return fmt.Errorf("synth: %w: unknown dataset %q (want one of %s)", ErrInvalidOptions, dataset, strings.Join(Datasets(), ", "))
 }
 
 // config is Options checked and with defaults applied.

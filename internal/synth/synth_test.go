@@ -31,7 +31,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fivesafes/fivesafes/api/v1alpha1"
+	fivesafesv1alpha1 "github.com/fivesafes/fivesafes/api/v1alpha1"
 	"github.com/fivesafes/fivesafes/internal/nhsnumber"
 )
 
@@ -84,11 +84,11 @@ func TestColumns(t *testing.T) {
 			if c.Description == "" || c.Type == "" {
 				t.Errorf("%s column %s lacks a type or description", d, c.Name)
 			}
-			if c.Identifier == v1alpha1.IdentifierNHSNumber {
+			if c.Identifier == fivesafesv1alpha1.IdentifierNHSNumber {
 				ids++
 			}
 		}
-		if ids != 1 || schema[0].Identifier != v1alpha1.IdentifierNHSNumber {
+		if ids != 1 || schema[0].Identifier != fivesafesv1alpha1.IdentifierNHSNumber {
 			t.Errorf("%s: want nhs_number, first, as the one NHS number column", d)
 		}
 	}
