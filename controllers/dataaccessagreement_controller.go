@@ -105,6 +105,7 @@ func (r *DataAccessAgreementReconciler) Reconcile(ctx context.Context, req ctrl.
 		r.countApprovals,
 		r.computePhase,
 		r.recordPhaseChange,
+		r.announceExpiry,
 		r.reconcileWorkspace,
 	}
 	for _, step := range steps {

@@ -80,6 +80,27 @@ func (r *DataAccessAgreementReconciler) validate(ctx context.Context, s *agreeme
 		s.daa.Status.Violations = findings[:maxViolations]
 	}
 	s.valid = len(findings) == 0
+	if s.before.SpecDigest != s.daa.Status.SpecDigest || s.before.PolicyDigest != policyDigest {
+		if _, err := r.Audit.Append(ctx, audit.EntryInput{
+			Actor:    agreementController,
+			Action:   audit.ActionAgreementValidate,
+			Object:   audit.ObjectRef{Kind: "DataAccessAgreement", Name: s.daa.Name},
+			Decision: map[bool]string{true: "valid", false: "invalid"}[s.valid],
+			Details: map[string]any{
+				"specDigest":   string(s.daa.Status.SpecDigest),
+				"policyDigest": string(policyDigest),
+				"violations":   len(findings),
+				"reference":    s.daa.Spec.Reference,
+			},
+			IdempotencyKey: "validate/" + string(s.daa.UID) + "/" + string(s.daa.Status.SpecDigest) + "/" + string(policyDigest),
+		}); err != nil {
+			s.daa.Status.SpecDigest, s.daa.Status.PolicyDigest = s.before.SpecDigest, s.before.PolicyDigest
+			s.daa.Status.Violations = s.before.Violations
+			setCondition(s.daa, fivesafesv1alpha1.ConditionReady, false, ReasonAuditUnavailable,
+				fmt.Sprintf("the governance check waits for the audit log to record it: %v", err))
+			return ctrl.Result{}, fmt.Errorf("recording the governance check in the audit log: %w", err)
+		}
+	}
 	if s.valid {
 		setCondition(s.daa, fivesafesv1alpha1.AgreementValid, true, ReasonPolicyPassed, "the agreement meets every governance rule")
 	} else {
@@ -129,9 +150,44 @@ func (r *DataAccessAgreementReconciler) markApprovals(ctx context.Context, appro
 		if equality.Semantic.DeepEqual(before.Status, a.Status) {
 			continue
 		}
+		if len(before.Status.Conditions) == 0 {
+			if err := r.recordDecision(ctx, a, counted, ok, s); err != nil {
+				return err
+			}
+		}
 		if err := r.Status().Patch(ctx, a, client.MergeFrom(before)); err != nil {
 			return fmt.Errorf("marking approval %s: %w", a.Name, client.IgnoreNotFound(err))
 		}
+	}
+	return nil
+}
+
+// recordDecision writes a committee member's decision to the audit log the first time the
+// controller sees it, before the decision is marked as counted or not.
+func (r *DataAccessAgreementReconciler) recordDecision(ctx context.Context, a *fivesafesv1alpha1.AgreementApproval, counted string, current bool, s *agreementScope) error {
+	actor := "(unknown)"
+	if a.Spec.Approver != nil {
+		actor = a.Spec.Approver.Username
+	}
+	if !current {
+		counted = "No: decided on a digest that is no longer current"
+	}
+	_, err := r.Audit.Append(ctx, audit.EntryInput{
+		Actor:    actor,
+		Action:   audit.ActionAgreementApprove,
+		Object:   audit.ObjectRef{Kind: "AgreementApproval", Name: a.Name},
+		Decision: string(a.Spec.Decision),
+		Details: map[string]any{
+			audit.DetailAgreement: s.daa.Name,
+			"specDigest":          string(a.Spec.SpecDigest),
+			"counted":             counted,
+		},
+		IdempotencyKey: "approval/" + string(a.UID),
+	})
+	if err != nil {
+		setCondition(s.daa, fivesafesv1alpha1.ConditionReady, false, ReasonAuditUnavailable,
+			fmt.Sprintf("approval %s waits for the audit log to record it: %v", a.Name, err))
+		return fmt.Errorf("recording approval %s in the audit log: %w", a.Name, err)
 	}
 	return nil
 }
@@ -208,6 +264,16 @@ func (r *DataAccessAgreementReconciler) recordPhaseChange(ctx context.Context, s
 	}
 	r.Recorder.Eventf(s.daa, nil, corev1.EventTypeNormal, phaseReason(s), "PhaseChange",
 		"Phase changed from %s to %s", phaseOrNone(from), to)
+	return ctrl.Result{}, nil
+}
+
+// announceExpiry emits a warning event when the agreement enters its last weeks.
+func (r *DataAccessAgreementReconciler) announceExpiry(_ context.Context, s *agreementScope) (ctrl.Result, error) {
+	was := meta.IsStatusConditionTrue(s.before.Conditions, fivesafesv1alpha1.AgreementExpiringSoon)
+	now := meta.FindStatusCondition(s.daa.Status.Conditions, fivesafesv1alpha1.AgreementExpiringSoon)
+	if !was && now != nil && now.Status == metav1.ConditionTrue && s.daa.Status.Phase == fivesafesv1alpha1.AgreementActive {
+		r.Recorder.Eventf(s.daa, nil, corev1.EventTypeWarning, ReasonEndsSoon, "ExpiryWarning", "The agreement %s", now.Message)
+	}
 	return ctrl.Result{}, nil
 }
 
