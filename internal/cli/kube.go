@@ -69,15 +69,3 @@ func (k *kubeFlags) client() (client.Client, error) {
 	}
 	return c, nil
 }
-
-// ns returns the namespace to work in: the flag, else the context's namespace.
-func (k *kubeFlags) ns() (string, error) {
-	if k.namespace != "" {
-		return k.namespace, nil
-	}
-	ns, _, err := k.loader().Namespace()
-	if err != nil {
-		return "", fmt.Errorf("reading the context's namespace: %w", err)
-	}
-	return ns, nil
-}
