@@ -28,6 +28,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -63,6 +64,8 @@ type DataAccessAgreementReconciler struct {
 	Validator AgreementValidator
 	Audit     AuditLog
 	Settings  AgreementSettings
+	// Concurrency is how many agreements are reconciled at once.
+	Concurrency int
 }
 
 // agreementScope carries what one reconcile has learnt between steps.
@@ -160,6 +163,7 @@ func (r *DataAccessAgreementReconciler) SetupWithManager(mgr ctrl.Manager) error
 		Watches(&fivesafesv1alpha1.Dataset{}, handler.EnqueueRequestsFromMapFunc(r.agreementsUsingDataset),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Named("dataaccessagreement").
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Concurrency, 1)}).
 		Complete(r)
 }
 

@@ -340,6 +340,7 @@ func (r *DataAccessAgreementReconciler) reconcileWorkspace(ctx context.Context, 
 		return ctrl.Result{}, fmt.Errorf("ensuring workspace: %w", err)
 	}
 	s.daa.Status.Workspace = ws.Name
+	s.daa.Status.Destruction = ws.Status.Destruction
 	s.workspace = ws
 	return ctrl.Result{}, nil
 }

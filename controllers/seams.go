@@ -21,6 +21,8 @@ import (
 
 	fivesafesv1alpha1 "github.com/fivesafes/fivesafes/api/v1alpha1"
 	"github.com/fivesafes/fivesafes/internal/audit"
+	"github.com/fivesafes/fivesafes/internal/pseudonym"
+	"github.com/fivesafes/fivesafes/internal/storage"
 )
 
 // AgreementValidator checks an agreement against the governance policy. catalogue holds the
@@ -34,4 +36,22 @@ type AgreementValidator interface {
 // satisfies it; an error means nothing that depends on the record may happen.
 type AuditLog interface {
 	Append(ctx context.Context, in audit.EntryInput) (audit.Entry, error)
+}
+
+// WorkspaceStorage administers object storage for workspaces. *storage.Client satisfies it.
+type WorkspaceStorage interface {
+	EnsureBucket(ctx context.Context, name string, o storage.BucketOptions) error
+	DeleteBucket(ctx context.Context, name string) error
+	EnsurePolicy(ctx context.Context, name string, doc []byte) error
+	RemovePolicy(ctx context.Context, name string) error
+	EnsureUser(ctx context.Context, accessKey, secretKey string) error
+	AttachPolicy(ctx context.Context, user, policy string) error
+	SetUserEnabled(ctx context.Context, user string, enabled bool) error
+	RemoveUser(ctx context.Context, user string) error
+}
+
+// WorkspaceKeys manages agreements' pseudonymisation keys. *pseudonym.Vault satisfies it.
+type WorkspaceKeys interface {
+	EnsureKey(ctx context.Context, name string) (pseudonym.Key, error)
+	DeleteKey(ctx context.Context, name string) error
 }

@@ -18,19 +18,11 @@ package controllers_test
 
 import (
 	"context"
-	"fmt"
-	"net"
-	"os"
-	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
 	clocktesting "k8s.io/utils/clock/testing"
-	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
-	"github.com/fivesafes/fivesafes/internal/manager"
 	"github.com/fivesafes/fivesafes/internal/testenv"
 )
 
@@ -41,50 +33,10 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	testenv.MainWith(m, testenv.Options{Webhooks: true, UserRoles: true, ControllerManager: true, MinIO: true, Vault: true}, &env, startManager)
-}
-
-// startManager runs the real manager — controllers and webhooks — against the environment.
-func startManager(ctx context.Context, e *testenv.Env) error {
-	logFile, err := os.Create(filepath.Join(e.Dir, "manager.log"))
-	if err != nil {
-		return err
-	}
-	ctrl.SetLogger(zap.New(zap.WriteTo(logFile), zap.UseDevMode(true)))
-	host, port, certDir := e.WebhookServing()
-	o := manager.DefaultOptions()
-	o.LeaderElection = false
-	o.MetricsAddr = "0"
-	o.ProbeAddr = "0"
-	o.WebhookHost, o.WebhookPort, o.WebhookCertDir = host, port, certDir
-	o.Clock = clock
-	o.Storage = manager.StorageOptions{Endpoint: e.MinIO.Endpoint, AccessKey: e.MinIO.RootUser, SecretKey: e.MinIO.RootPassword}
-	o.Vault = manager.VaultOptions{Address: e.Vault.Addr, Token: e.Vault.RootToken, TransitPath: "transit"}
-	o.Audit.RetentionDays = 1
-	o.Audit.FlushInterval = time.Second
-	mgr, err := manager.New(e.Config, o)
-	if err != nil {
-		return err
-	}
-	if err := manager.Setup(mgr, o); err != nil {
-		return err
-	}
-	errs := make(chan error, 1)
-	go func() { errs <- mgr.Start(ctx) }()
-	// Wait for the webhook server: the API server refuses writes (failurePolicy Fail) until then.
-	addr := net.JoinHostPort(host, strconv.Itoa(port))
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case err := <-errs:
-			return fmt.Errorf("manager stopped: %w", err)
-		default:
-		}
-		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
-			_ = c.Close()
-			return nil
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return fmt.Errorf("webhook server did not listen on %s", addr)
+	testenv.MainWith(m, testenv.Options{Webhooks: true, UserRoles: true, ControllerManager: true, MinIO: true, Vault: true}, &env,
+		func(ctx context.Context, e *testenv.Env) error {
+			o := e.ManagerOptions()
+			o.Clock = clock
+			return e.StartManager(ctx, o)
+		})
 }

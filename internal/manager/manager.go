@@ -24,11 +24,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"strconv"
 	"strings"
 	"time"
 
+	vaultapi "github.com/hashicorp/vault/api"
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 	corev1 "k8s.io/api/core/v1"
@@ -49,7 +51,9 @@ import (
 	"github.com/fivesafes/fivesafes/controllers"
 	"github.com/fivesafes/fivesafes/internal/agreement"
 	"github.com/fivesafes/fivesafes/internal/audit"
+	"github.com/fivesafes/fivesafes/internal/pseudonym"
 	"github.com/fivesafes/fivesafes/internal/scheme"
+	"github.com/fivesafes/fivesafes/internal/storage"
 	"github.com/fivesafes/fivesafes/internal/webhooks"
 )
 
@@ -79,6 +83,8 @@ type Options struct {
 	// Governance are the platform's settings for the agreement policy.
 	Governance agreement.Params
 
+	// Concurrency is how many objects of one kind are reconciled at once.
+	Concurrency int
 	// Clock tells the controllers the time; nil means the real clock. Tests inject a fake one.
 	Clock clock.PassiveClock
 
@@ -88,6 +94,8 @@ type Options struct {
 	Vault VaultOptions
 	// Audit says where the audit log lives.
 	Audit AuditOptions
+	// Network says what workspace pods may reach.
+	Network controllers.NetworkSettings
 }
 
 // StorageOptions locate the S3-compatible object store. Credentials come from the environment
@@ -117,6 +125,7 @@ func DefaultOptions() Options {
 		LeaderElectionNamespace: "fivesafes-system",
 		WebhookPort:             9443,
 		EnableWebhooks:          true,
+		Concurrency:             4,
 		CommitteeGroup:          "fivesafes:committee",
 		Quorum:                  2,
 		ExpiryWarning:           30 * 24 * time.Hour,
@@ -127,6 +136,10 @@ func DefaultOptions() Options {
 			SecretKey: os.Getenv("FIVESAFES_STORAGE_SECRET_KEY"),
 		},
 		Vault: VaultOptions{Token: os.Getenv("VAULT_TOKEN"), Address: os.Getenv("VAULT_ADDR"), TransitPath: "transit"},
+		Network: controllers.NetworkSettings{
+			DNSNamespace: "kube-system",
+			DNSPodLabels: map[string]string{"k8s-app": "kube-dns"},
+		},
 		Audit: AuditOptions{Bucket: "fivesafes-audit", RetentionMode: audit.RetentionCompliance, RetentionDays: 2557, FlushInterval: 30 * time.Second},
 	}
 }
@@ -143,6 +156,7 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&o.EnableWebhooks, "enable-webhooks", o.EnableWebhooks, "Serve the admission webhooks.")
 	fs.BoolVar(&o.EnableHTTP2, "enable-http2", o.EnableHTTP2, "Allow HTTP/2 on the metrics and webhook servers (off by default: CVE-2023-44487).")
 	fs.StringVar(&o.CommitteeGroup, "committee-group", o.CommitteeGroup, "Group whose members' approvals of agreements count.")
+	fs.IntVar(&o.Concurrency, "max-concurrent-reconciles", o.Concurrency, "How many objects of one kind are reconciled at once.")
 	fs.IntVar(&o.Quorum, "quorum", o.Quorum, "Distinct committee approvals an agreement needs.")
 	fs.DurationVar(&o.ExpiryWarning, "expiry-warning", o.ExpiryWarning, "How long before its end an agreement reports ExpiringSoon.")
 	fs.IntVar(&o.RetentionDays, "retention-days", o.RetentionDays, "Days a suspended workspace's data is kept before it is destroyed (0 destroys at once).")
@@ -163,9 +177,74 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.Audit.RetentionMode, "audit-retention-mode", o.Audit.RetentionMode, "Object-lock retention of sealed audit segments: compliance, governance or none.")
 	fs.IntVar(&o.Audit.RetentionDays, "audit-retention-days", o.Audit.RetentionDays, "Days sealed audit segments and checkpoints are locked.")
 	fs.DurationVar(&o.Audit.FlushInterval, "audit-flush-interval", o.Audit.FlushInterval, "How often full audit segments are sealed.")
+	fs.StringVar(&o.Network.DNSNamespace, "workspace-dns-namespace", o.Network.DNSNamespace, "Namespace of the cluster DNS pods workspaces may query.")
+	fs.Func("workspace-dns-labels", "Labels (k=v,...) of the cluster DNS pods (default k8s-app=kube-dns).", func(v string) error {
+		o.Network.DNSPodLabels = map[string]string{}
+		for _, kv := range strings.Split(v, ",") {
+			k, val, ok := strings.Cut(kv, "=")
+			if !ok {
+				return fmt.Errorf("%q is not key=value", kv)
+			}
+			o.Network.DNSPodLabels[strings.TrimSpace(k)] = strings.TrimSpace(val)
+		}
+		return nil
+	})
+	fs.StringVar(&o.Network.ObjectStoreCIDR, "workspace-object-store-cidr", o.Network.ObjectStoreCIDR, "CIDR of the object store that workspace pods may reach (default: the storage endpoint's address).")
 	fs.StringVar(&o.Vault.Address, "vault-address", o.Vault.Address, "Vault's URL (default $VAULT_ADDR).")
 	fs.StringVar(&o.Vault.TokenFile, "vault-token-file", o.Vault.TokenFile, "File holding the Vault token (default: $VAULT_TOKEN).")
 	fs.StringVar(&o.Vault.TransitPath, "vault-transit-path", o.Vault.TransitPath, "Mount path of Vault's transit secrets engine.")
+}
+
+// networkSettings fills in the object store's address and port from the storage endpoint.
+func (o Options) networkSettings() (controllers.NetworkSettings, error) {
+	n := o.Network
+	host, portText, err := net.SplitHostPort(o.Storage.Endpoint)
+	if err != nil {
+		return n, fmt.Errorf("--storage-endpoint %q is not host:port: %w", o.Storage.Endpoint, err)
+	}
+	port, err := strconv.ParseInt(portText, 10, 32)
+	if err != nil {
+		return n, fmt.Errorf("--storage-endpoint port %q: %w", portText, err)
+	}
+	n.ObjectStorePort = int32(port)
+	if n.ObjectStoreCIDR == "" {
+		ip := net.ParseIP(host)
+		if ip == nil {
+			return n, fmt.Errorf("--workspace-object-store-cidr is required when --storage-endpoint is a name (%s)", host)
+		}
+		bits := 32
+		if ip.To4() == nil {
+			bits = 128
+		}
+		n.ObjectStoreCIDR = fmt.Sprintf("%s/%d", ip, bits)
+	}
+	return n, nil
+}
+
+// client returns a Vault client with the configured token.
+func (v VaultOptions) client() (*vaultapi.Client, error) {
+	cfg := vaultapi.DefaultConfig()
+	if v.Address == "" {
+		return nil, errors.New("--vault-address (or VAULT_ADDR) is required: agreements' pseudonymisation keys live in Vault")
+	}
+	cfg.Address = v.Address
+	c, err := vaultapi.NewClient(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("configuring the vault client: %w", err)
+	}
+	token := v.Token
+	if v.TokenFile != "" {
+		b, err := os.ReadFile(v.TokenFile)
+		if err != nil {
+			return nil, fmt.Errorf("reading --vault-token-file: %w", err)
+		}
+		token = strings.TrimSpace(string(b))
+	}
+	if token == "" {
+		return nil, errors.New("a vault token is required in VAULT_TOKEN or --vault-token-file")
+	}
+	c.SetToken(token)
+	return c, nil
 }
 
 func (o Options) clock() clock.PassiveClock {
@@ -193,6 +272,8 @@ func (o Options) Validate() error {
 		return errors.New("--leader-election-namespace is required with --leader-elect")
 	case o.PolicyConfigMap != "" && o.LeaderElectionNamespace == "":
 		return errors.New("--policy-configmap needs --leader-election-namespace, the namespace it lives in")
+	case o.Concurrency < 1:
+		return errors.New("--max-concurrent-reconciles must be at least 1")
 	case o.Quorum < 1:
 		return errors.New("--quorum must be at least 1")
 	case o.CommitteeGroup == "":
@@ -286,6 +367,22 @@ func Setup(mgr ctrl.Manager, o Options) error {
 		return fmt.Errorf("configuring the object storage client: %w", err)
 	}
 	auditLog := &auditLog{client: s3, o: o.Audit}
+	store, err := storage.New(storage.Options{Endpoint: o.Storage.Endpoint, AccessKey: o.Storage.AccessKey, SecretKey: o.Storage.SecretKey, Secure: o.Storage.Secure})
+	if err != nil {
+		return fmt.Errorf("configuring object storage administration: %w", err)
+	}
+	vaultClient, err := o.Vault.client()
+	if err != nil {
+		return err
+	}
+	keys, err := pseudonym.NewVault(vaultClient, o.Vault.TransitPath)
+	if err != nil {
+		return fmt.Errorf("configuring vault transit: %w", err)
+	}
+	network, err := o.networkSettings()
+	if err != nil {
+		return err
+	}
 	if err := mgr.Add(auditLog); err != nil {
 		return fmt.Errorf("adding the audit flusher: %w", err)
 	}
@@ -294,12 +391,13 @@ func Setup(mgr ctrl.Manager, o Options) error {
 		return err
 	}
 	if err := (&controllers.DataAccessAgreementReconciler{
-		Client:    mgr.GetClient(),
-		Scheme:    mgr.GetScheme(),
-		Recorder:  mgr.GetEventRecorder("fivesafes-agreement"),
-		Clock:     o.clock(),
-		Validator: policies,
-		Audit:     auditLog,
+		Client:      mgr.GetClient(),
+		Scheme:      mgr.GetScheme(),
+		Recorder:    mgr.GetEventRecorder("fivesafes-agreement"),
+		Clock:       o.clock(),
+		Validator:   policies,
+		Audit:       auditLog,
+		Concurrency: o.Concurrency,
 		Settings: controllers.AgreementSettings{
 			CommitteeGroup: o.CommitteeGroup,
 			Quorum:         o.Quorum,
@@ -308,6 +406,20 @@ func Setup(mgr ctrl.Manager, o Options) error {
 		},
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the agreement controller: %w", err)
+	}
+	if err := (&controllers.WorkspaceReconciler{
+		Client:          mgr.GetClient(),
+		Scheme:          mgr.GetScheme(),
+		Recorder:        mgr.GetEventRecorder("fivesafes-workspace"),
+		Clock:           o.clock(),
+		Storage:         store,
+		Keys:            keys,
+		Audit:           auditLog,
+		Network:         network,
+		StorageEndpoint: o.Storage.Endpoint,
+		Concurrency:     o.Concurrency,
+	}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("setting up the workspace controller: %w", err)
 	}
 	if o.EnableWebhooks {
 		webhooks.Register(mgr, webhooks.Options{CommitteeGroup: o.CommitteeGroup, Validator: policies})

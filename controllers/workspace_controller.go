@@ -1,0 +1,172 @@
+/*
+Copyright 2026 The Fivesafes Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	fivesafesv1alpha1 "github.com/fivesafes/fivesafes/api/v1alpha1"
+)
+
+// WorkspaceFinalizer guards the parts of a workspace that live outside the cluster: its bucket,
+// storage user and policy, and pseudonymisation key.
+const WorkspaceFinalizer = "fivesafes.io/workspace-cleanup"
+
+// WorkspaceReconciler builds the isolated setting for an active agreement and tears it down, with
+// proof, when the agreement ends.
+type WorkspaceReconciler struct {
+	client.Client
+	Scheme   *runtime.Scheme
+	Recorder events.EventRecorder
+	Clock    clock.PassiveClock
+	Storage  WorkspaceStorage
+	Keys     WorkspaceKeys
+	Audit    AuditLog
+	Network  NetworkSettings
+	// StorageEndpoint is written into the credentials Secret for workloads to use.
+	StorageEndpoint string
+	// Concurrency is how many workspaces are reconciled at once.
+	Concurrency int
+}
+
+// workspaceScope carries what one reconcile has learnt between steps.
+type workspaceScope struct {
+	ws     *fivesafesv1alpha1.Workspace
+	before fivesafesv1alpha1.WorkspaceStatus
+	now    time.Time
+	ns     string
+}
+
+// +kubebuilder:rbac:groups=fivesafes.io,resources=workspaces,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=fivesafes.io,resources=workspaces/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=fivesafes.io,resources=workspaces/finalizers,verbs=update
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=serviceaccounts;resourcequotas;limitranges;secrets,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch;delete;deletecollection
+// +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch;delete;deletecollection
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=roles;rolebindings,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterroles,verbs=bind,resourceNames=fivesafes-researcher
+// +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=validatingadmissionpolicies;validatingadmissionpolicybindings,verbs=get;list;watch;create;update;patch;delete
+
+// Reconcile brings one workspace's parts in line with its spec.
+func (r *WorkspaceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, err error) {
+	ws := &fivesafesv1alpha1.Workspace{}
+	if err := r.Get(ctx, req.NamespacedName, ws); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	s := &workspaceScope{ws: ws, before: *ws.Status.DeepCopy(), now: r.Clock.Now(), ns: WorkspaceNamespace(ws.Spec.Agreement)}
+	if !ws.DeletionTimestamp.IsZero() {
+		return r.reconcileDelete(ctx, s)
+	}
+	if controllerutil.AddFinalizer(ws, WorkspaceFinalizer) {
+		if err := r.Update(ctx, ws); err != nil {
+			return ctrl.Result{}, fmt.Errorf("adding finalizer: %w", err)
+		}
+	}
+	defer func() {
+		r.summariseWorkspace(s)
+		if perr := r.patchWorkspaceStatus(ctx, s); perr != nil && err == nil {
+			err = perr
+		}
+	}()
+
+	if s.ws.Status.Phase == fivesafesv1alpha1.WorkspaceDestroyed {
+		return ctrl.Result{}, nil
+	}
+	steps := []func(context.Context, *workspaceScope) (ctrl.Result, error){
+		r.reconcileNamespace,
+		r.reconcileNetwork,
+		r.reconcileQuota,
+		r.reconcilePodPolicy,
+		r.reconcileStorage,
+		r.reconcileKey,
+		r.reconcileAccess,
+		r.reconcileSuspension,
+	}
+	for _, step := range steps {
+		res, err := step(ctx, s)
+		result = lowestRequeue(result, res)
+		if err != nil {
+			return result, err
+		}
+		if s.ws.Status.Phase == fivesafesv1alpha1.WorkspaceDestroyed {
+			break
+		}
+	}
+	return result, nil
+}
+
+// reconcileDelete destroys everything outside the cluster, then lets the workspace go.
+func (r *WorkspaceReconciler) reconcileDelete(ctx context.Context, s *workspaceScope) (ctrl.Result, error) {
+	if !controllerutil.ContainsFinalizer(s.ws, WorkspaceFinalizer) {
+		return ctrl.Result{}, nil
+	}
+	if err := r.destroyExternal(ctx, s); err != nil {
+		_ = r.patchWorkspaceStatus(ctx, s)
+		return ctrl.Result{}, err
+	}
+	controllerutil.RemoveFinalizer(s.ws, WorkspaceFinalizer)
+	if err := r.Update(ctx, s.ws); err != nil {
+		return ctrl.Result{}, fmt.Errorf("removing finalizer: %w", client.IgnoreNotFound(err))
+	}
+	return ctrl.Result{}, nil
+}
+
+func (r *WorkspaceReconciler) patchWorkspaceStatus(ctx context.Context, s *workspaceScope) error {
+	if equality.Semantic.DeepEqual(s.before, s.ws.Status) {
+		return nil
+	}
+	base := s.ws.DeepCopy()
+	base.Status = s.before
+	if err := r.Status().Patch(ctx, s.ws, client.MergeFrom(base)); err != nil {
+		return fmt.Errorf("patching workspace status: %w", client.IgnoreNotFound(err))
+	}
+	s.before = *s.ws.Status.DeepCopy()
+	return nil
+}
+
+// SetupWithManager registers the controller and its watches.
+func (r *WorkspaceReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&fivesafesv1alpha1.Workspace{}).
+		Owns(&corev1.Namespace{}).
+		Owns(&networkingv1.NetworkPolicy{}).
+		Owns(&corev1.ResourceQuota{}).
+		Owns(&corev1.LimitRange{}).
+		Owns(&corev1.Secret{}).
+		Owns(&rbacv1.RoleBinding{}).
+		Owns(&admissionregistrationv1.ValidatingAdmissionPolicyBinding{}).
+		Named("workspace").
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Concurrency, 1)}).
+		Complete(r)
+}

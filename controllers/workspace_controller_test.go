@@ -1,0 +1,342 @@
+/*
+Copyright 2026 The Fivesafes Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controllers_test
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+	authorizationv1 "k8s.io/api/authorization/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	fivesafesv1alpha1 "github.com/fivesafes/fivesafes/api/v1alpha1"
+	"github.com/fivesafes/fivesafes/controllers"
+)
+
+const researcher = "amara.okafor@cpccg.example.nhs.uk"
+
+// activeAgreement creates the sample agreement under name, has two members approve it, and
+// waits for its workspace to be Ready.
+func activeAgreement(t *testing.T, name string) *fivesafesv1alpha1.Workspace {
+	t.Helper()
+	ctx := context.Background()
+	daa := sampleAgreement(t, name)
+	if err := env.Client.Create(ctx, daa); err != nil {
+		t.Fatal(err)
+	}
+	digest := waitFor(t, name, "got a digest", func(d *fivesafesv1alpha1.DataAccessAgreement) bool { return d.Status.SpecDigest != "" }).Status.SpecDigest
+	for _, who := range []string{"alice@committee.example.org", "bob@committee.example.org"} {
+		if _, err := approve(t, clientAs(t, who, committee), name+"-"+strings.Split(who, "@")[0], name, digest, fivesafesv1alpha1.DecisionApprove); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, name, "became Ready with its workspace", func(d *fivesafesv1alpha1.DataAccessAgreement) bool {
+		return meta.IsStatusConditionTrue(d.Status.Conditions, fivesafesv1alpha1.ConditionReady)
+	})
+	ws := &fivesafesv1alpha1.Workspace{}
+	if err := env.Client.Get(ctx, client.ObjectKey{Name: name}, ws); err != nil {
+		t.Fatal(err)
+	}
+	return ws
+}
+
+func s3As(t *testing.T, accessKey, secretKey string) *minio.Client {
+	t.Helper()
+	c, err := minio.New(env.MinIO.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(accessKey, secretKey, "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func put(c *minio.Client, bucket, key string) error {
+	body := []byte("n,count\na,12\n")
+	_, err := c.PutObject(context.Background(), bucket, key, bytes.NewReader(body), int64(len(body)), minio.PutObjectOptions{})
+	return err
+}
+
+func accessDenied(err error) bool {
+	return err != nil && minio.ToErrorResponse(err).Code == "AccessDenied"
+}
+
+// can asks the API server whether the user may do verb on resource in namespace.
+func can(t *testing.T, user, verb, group, resource, namespace, name string) bool {
+	t.Helper()
+	sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+		User: user, Groups: []string{"system:authenticated", "fivesafes:researchers"},
+		ResourceAttributes: &authorizationv1.ResourceAttributes{Verb: verb, Group: group, Resource: resource, Namespace: namespace, Name: name},
+	}}
+	if err := env.Client.Create(context.Background(), sar); err != nil {
+		t.Fatal(err)
+	}
+	return sar.Status.Allowed
+}
+
+func restrictedPod(name, image string) *corev1.Pod {
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: corev1.PodSpec{
+			SecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: ptr.To(true), SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
+			Containers: []corev1.Container{{
+				Name: "main", Image: image,
+				SecurityContext: &corev1.SecurityContext{
+					AllowPrivilegeEscalation: ptr.To(false),
+					Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+				},
+			}},
+		},
+	}
+}
+
+// An active agreement becomes a Ready workspace whose isolation is proven: storage credentials
+// confined to its own bucket, researchers confined to their namespace, pods confined to the
+// allow-list and to restricted security.
+func TestWorkspaceIsolation(t *testing.T) {
+	ctx := context.Background()
+	ws := activeAgreement(t, "isolation")
+	other := activeAgreement(t, "isolation-other")
+	ns := controllers.WorkspaceNamespace("isolation")
+
+	// The namespace enforces Pod Security restricted.
+	nsObj := &corev1.Namespace{}
+	if err := env.Client.Get(ctx, client.ObjectKey{Name: ns}, nsObj); err != nil {
+		t.Fatal(err)
+	}
+	if nsObj.Labels["pod-security.kubernetes.io/enforce"] != "restricted" {
+		t.Fatalf("namespace labels = %v", nsObj.Labels)
+	}
+	// Default deny plus DNS and the object store.
+	var nps networkingv1.NetworkPolicyList
+	if err := env.Client.List(ctx, &nps, client.InNamespace(ns)); err != nil {
+		t.Fatal(err)
+	}
+	if len(nps.Items) != 3 {
+		t.Fatalf("%d network policies, want 3", len(nps.Items))
+	}
+	for _, c := range []string{fivesafesv1alpha1.WorkspaceNamespaceReady, fivesafesv1alpha1.WorkspaceNetworkIsolated, fivesafesv1alpha1.WorkspaceStorageReady, fivesafesv1alpha1.WorkspaceKeyReady} {
+		if !meta.IsStatusConditionTrue(ws.Status.Conditions, c) {
+			t.Errorf("condition %s is not True: %+v", c, ws.Status.Conditions)
+		}
+	}
+
+	// Storage: the workspace's credentials work on its own bucket as the policy says, and
+	// nowhere else.
+	secret := &corev1.Secret{}
+	if err := env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: controllers.CredentialsSecret}, secret); err != nil {
+		t.Fatal(err)
+	}
+	mine := s3As(t, string(secret.Data["AWS_ACCESS_KEY_ID"]), string(secret.Data["AWS_SECRET_ACCESS_KEY"]))
+	if err := put(mine, ws.Status.Bucket, "outputs/table.csv"); err != nil {
+		t.Fatalf("writing outputs/ with the workspace credentials: %v", err)
+	}
+	if err := put(mine, ws.Status.Bucket, "datasets/forged.csv"); !accessDenied(err) {
+		t.Fatalf("writing datasets/: %v, want AccessDenied", err)
+	}
+	if err := put(mine, other.Status.Bucket, "scratch/x.csv"); !accessDenied(err) {
+		t.Fatalf("writing another workspace's bucket: %v, want AccessDenied", err)
+	}
+	listing := mine.ListObjects(ctx, "fivesafes-audit", minio.ListObjectsOptions{Recursive: true})
+	if first := <-listing; !accessDenied(first.Err) {
+		t.Fatalf("listing the audit bucket: %v, want AccessDenied", first.Err)
+	}
+
+	// Vault: the key exists and is not exportable.
+	vc, err := env.VaultClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := vc.Logical().ReadWithContext(ctx, "transit/keys/"+ws.Status.KeyName)
+	if err != nil || key == nil {
+		t.Fatalf("reading transit key %s: %v", ws.Status.KeyName, err)
+	}
+	if key.Data["exportable"] != false || key.Data["allow_plaintext_backup"] != false {
+		t.Fatalf("transit key settings: %v", key.Data)
+	}
+
+	// RBAC: the researcher works in their namespace only.
+	checks := []struct {
+		verb, group, resource, namespace, name string
+		want                                   bool
+	}{
+		{"create", "", "pods", ns, "", true},
+		{"get", "", "pods/log", ns, "", true},
+		{"create", "batch", "jobs", ns, "", true},
+		{"create", "fivesafes.io", "outputrequests", ns, "", true},
+		{"list", "fivesafes.io", "datasetextracts", ns, "", true},
+		{"get", "", "secrets", ns, controllers.CredentialsSecret, true},
+		{"get", "", "secrets", ns, "anything-else", false},
+		{"list", "", "secrets", ns, "", false},
+		{"create", "rbac.authorization.k8s.io", "rolebindings", ns, "", false},
+		{"create", "networking.k8s.io", "networkpolicies", ns, "", false},
+		{"delete", "networking.k8s.io", "networkpolicies", ns, netpolName(nps), false},
+		{"create", "", "pods", controllers.WorkspaceNamespace("isolation-other"), "", true}, // also a researcher there
+		{"create", "", "pods", "default", "", false},
+		{"get", "", "secrets", "fivesafes-system", "", false},
+		{"create", "fivesafes.io", "outputreviews", ns, "", false},
+	}
+	for _, c := range checks {
+		if got := can(t, researcher, c.verb, c.group, c.resource, c.namespace, c.name); got != c.want {
+			t.Errorf("researcher %s %s/%s in %s (%s): allowed=%v, want %v", c.verb, c.group, c.resource, c.namespace, c.name, got, c.want)
+		}
+	}
+	if can(t, "tom.stranger@example.org", "create", "", "pods", ns, "") {
+		t.Error("someone not on the agreement can create pods in the workspace")
+	}
+
+	// Pods: only allowed images, nothing privileged, no token.
+	amara := clientAs(t, researcher, "fivesafes:researchers")
+	good := restrictedPod("good", "registry.fivesafes.example/workspace/rstudio:4.4")
+	good.Namespace = ns
+	if err := amara.Create(ctx, good); err != nil {
+		t.Fatalf("an allowed pod was refused: %v", err)
+	}
+	bad := restrictedPod("bad-image", "docker.io/library/alpine:latest")
+	bad.Namespace = ns
+	if err := amara.Create(ctx, bad); err == nil || !strings.Contains(err.Error(), "allow-list") {
+		t.Fatalf("a pod with a non-allowed image: %v, want refusal naming the allow-list", err)
+	}
+	priv := restrictedPod("privileged", "registry.fivesafes.example/workspace/rstudio:4.4")
+	priv.Namespace = ns
+	priv.Spec.Containers[0].SecurityContext.Privileged = ptr.To(true)
+	if err := amara.Create(ctx, priv); err == nil {
+		t.Fatal("a privileged pod was accepted")
+	}
+	token := restrictedPod("token", "registry.fivesafes.example/workspace/rstudio:4.4")
+	token.Namespace = ns
+	token.Spec.AutomountServiceAccountToken = ptr.To(true)
+	if err := amara.Create(ctx, token); err == nil || !strings.Contains(err.Error(), "service account token") {
+		t.Fatalf("a pod asking for a token: %v, want refusal", err)
+	}
+}
+
+func netpolName(l networkingv1.NetworkPolicyList) string {
+	if len(l.Items) == 0 {
+		return ""
+	}
+	return l.Items[0].Name
+}
+
+// Expiry suspends the workspace at once; after the retention period its bucket, user and key
+// are destroyed, the namespace goes, and the agreement records how.
+func TestWorkspaceExpiryAndDestruction(t *testing.T) {
+	ctx := context.Background()
+	const name = "teardown"
+	ws := activeAgreement(t, name)
+	ns := controllers.WorkspaceNamespace(name)
+	secret := &corev1.Secret{}
+	if err := env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: controllers.CredentialsSecret}, secret); err != nil {
+		t.Fatal(err)
+	}
+	creds := s3As(t, string(secret.Data["AWS_ACCESS_KEY_ID"]), string(secret.Data["AWS_SECRET_ACCESS_KEY"]))
+	if err := put(creds, ws.Status.Bucket, "scratch/work.csv"); err != nil {
+		t.Fatal(err)
+	}
+
+	end := time.Date(2028, 4, 1, 0, 0, 0, 0, time.UTC)
+	moveClock(t, end)
+	poke(t, name)
+	waitFor(t, name, "expired", phaseIs(fivesafesv1alpha1.AgreementExpired))
+	suspended := waitForWorkspace(t, name, "was suspended", func(w *fivesafesv1alpha1.Workspace) bool {
+		return w.Status.Phase == fivesafesv1alpha1.WorkspaceSuspendedPh && w.Status.DestroyAfter != nil
+	})
+	if err := put(creds, ws.Status.Bucket, "scratch/after.csv"); err == nil {
+		t.Fatal("the storage user still writes after suspension")
+	}
+	if can(t, researcher, "create", "", "pods", ns, "") {
+		t.Fatal("the researcher can still create pods after suspension")
+	}
+	if !suspended.Status.DestroyAfter.Time.Equal(end.Add(30 * 24 * time.Hour)) {
+		t.Fatalf("destroyAfter = %v, want 30 days after %v", suspended.Status.DestroyAfter, end)
+	}
+
+	// After retention, destruction.
+	clock.SetTime(end.Add(31 * 24 * time.Hour))
+	touchWorkspace(t, name)
+	waitForWorkspace(t, name, "was destroyed", func(w *fivesafesv1alpha1.Workspace) bool {
+		return w.Status.Phase == fivesafesv1alpha1.WorkspaceDestroyed
+	})
+	mc, err := env.MinIOClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := mc.BucketExists(ctx, ws.Status.Bucket); err != nil || ok {
+		t.Fatalf("bucket exists after destruction: %v %v", ok, err)
+	}
+	vc, err := env.VaultClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := vc.Logical().WriteWithContext(ctx, "transit/hmac/"+ws.Status.KeyName, map[string]any{"input": "OTQzNDc2NTkxOQ=="}); err == nil {
+		t.Fatal("an HMAC with the destroyed key succeeded")
+	}
+	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 60*time.Second, true, func(ctx context.Context) (bool, error) {
+		return apierrors.IsNotFound(env.Client.Get(ctx, client.ObjectKey{Name: ns}, &corev1.Namespace{})), nil
+	})
+	if err != nil {
+		t.Fatalf("namespace %s was not deleted", ns)
+	}
+	daa := waitFor(t, name, "recorded the destruction", func(d *fivesafesv1alpha1.DataAccessAgreement) bool { return len(d.Status.Destruction) == 4 })
+	for _, d := range daa.Status.Destruction {
+		if d.Method == "" || d.Time.IsZero() {
+			t.Errorf("destruction record %+v is incomplete", d)
+		}
+	}
+}
+
+func waitForWorkspace(t *testing.T, name, what string, cond func(*fivesafesv1alpha1.Workspace) bool) *fivesafesv1alpha1.Workspace {
+	t.Helper()
+	ws := &fivesafesv1alpha1.Workspace{}
+	err := wait.PollUntilContextTimeout(context.Background(), 50*time.Millisecond, 60*time.Second, true, func(ctx context.Context) (bool, error) {
+		if err := env.Client.Get(ctx, client.ObjectKey{Name: name}, ws); err != nil {
+			return false, client.IgnoreNotFound(err)
+		}
+		return cond(ws), nil
+	})
+	if err != nil {
+		t.Fatalf("workspace %s never %s; last status: %+v", name, what, ws.Status)
+	}
+	return ws
+}
+
+// touchWorkspace asks the workspace controller to look again after the clock moved.
+func touchWorkspace(t *testing.T, name string) {
+	t.Helper()
+	ws := &fivesafesv1alpha1.Workspace{}
+	if err := env.Client.Get(context.Background(), client.ObjectKey{Name: name}, ws); err != nil {
+		t.Fatal(err)
+	}
+	patch := client.MergeFrom(ws.DeepCopy())
+	if ws.Annotations == nil {
+		ws.Annotations = map[string]string{}
+	}
+	ws.Annotations["fivesafes.io/reconcile-requested-at"] = clock.Now().Format(time.RFC3339Nano)
+	if err := env.Client.Patch(context.Background(), ws, patch); err != nil {
+		t.Fatal(err)
+	}
+}

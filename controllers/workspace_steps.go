@@ -1,0 +1,426 @@
+/*
+Copyright 2026 The Fivesafes Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	fivesafesv1alpha1 "github.com/fivesafes/fivesafes/api/v1alpha1"
+	"github.com/fivesafes/fivesafes/internal/audit"
+	"github.com/fivesafes/fivesafes/internal/storage"
+)
+
+const workspaceController = "controller:workspace"
+
+// Condition reasons of a Workspace.
+const (
+	ReasonCreated        = "Created"
+	ReasonIsolated       = "Isolated"
+	ReasonProvisioned    = "Provisioned"
+	ReasonStorageFailed  = "StorageUnavailable"
+	ReasonKeyFailed      = "KeyUnavailable"
+	ReasonSuspended      = "Suspended"
+	ReasonDestroyed      = "Destroyed"
+	ReasonProvisioning   = "Provisioning"
+	ReasonWorkspaceReady = "WorkspaceReady"
+)
+
+func (r *WorkspaceReconciler) own(ctx context.Context, s *workspaceScope, obj client.Object, mutate func() error) error {
+	_, err := controllerutil.CreateOrUpdate(ctx, r.Client, obj, func() error {
+		obj.SetLabels(mergeLabels(obj.GetLabels(), workspaceLabels(s.ws)))
+		if err := mutate(); err != nil {
+			return err
+		}
+		return controllerutil.SetControllerReference(s.ws, obj, r.Scheme)
+	})
+	if err != nil {
+		return fmt.Errorf("ensuring %T %s: %w", obj, obj.GetName(), err)
+	}
+	return nil
+}
+
+// reconcileNamespace makes the namespace, labelled for Pod Security restricted, and its service
+// accounts, which never mount a token.
+func (r *WorkspaceReconciler) reconcileNamespace(ctx context.Context, s *workspaceScope) (ctrl.Result, error) {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: s.ns}}
+	if err := r.own(ctx, s, ns, func() error {
+		ns.Labels = mergeLabels(ns.Labels, namespaceLabels(s.ws))
+		return nil
+	}); err != nil {
+		return ctrl.Result{}, err
+	}
+	for _, name := range []string{"default", workloadSA} {
+		sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: s.ns}}
+		if err := r.own(ctx, s, sa, func() error {
+			sa.AutomountServiceAccountToken = ptr.To(false)
+			return nil
+		}); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	s.ws.Status.Namespace = s.ns
+	setCondition(s.ws, fivesafesv1alpha1.WorkspaceNamespaceReady, true, ReasonCreated,
+		"namespace "+s.ns+" enforces Pod Security restricted; service accounts mount no token")
+	return ctrl.Result{}, nil
+}
+
+// reconcileNetwork denies all traffic but DNS and the object store.
+func (r *WorkspaceReconciler) reconcileNetwork(ctx context.Context, s *workspaceScope) (ctrl.Result, error) {
+	for name, spec := range desiredNetworkPolicies(s.ns, r.Network) {
+		np := &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: s.ns}}
+		if err := r.own(ctx, s, np, func() error {
+			np.Spec = spec
+			return nil
+		}); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	setCondition(s.ws, fivesafesv1alpha1.WorkspaceNetworkIsolated, true, ReasonIsolated,
+		fmt.Sprintf("all ingress and egress denied except DNS and the object store (%s port %d)", r.Network.ObjectStoreCIDR, r.Network.ObjectStorePort))
+	return ctrl.Result{}, nil
+}
+
+// reconcileQuota caps what the workspace's pods may use.
+func (r *WorkspaceReconciler) reconcileQuota(ctx context.Context, s *workspaceScope) (ctrl.Result, error) {
+	q := &corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Name: quotaName, Namespace: s.ns}}
+	if err := r.own(ctx, s, q, func() error {
+		q.Spec = desiredQuota(s.ws.Spec.Resources)
+		return nil
+	}); err != nil {
+		return ctrl.Result{}, err
+	}
+	lr := &corev1.LimitRange{ObjectMeta: metav1.ObjectMeta{Name: limitRangeName, Namespace: s.ns}}
+	if err := r.own(ctx, s, lr, func() error {
+		lr.Spec = desiredLimitRange()
+		return nil
+	}); err != nil {
+		return ctrl.Result{}, err
+	}
+	return ctrl.Result{}, nil
+}
+
+// reconcilePodPolicy binds the shared pod policy to the namespace with the workspace as its
+// parameter, so only allowed images run and nothing privileged does.
+func (r *WorkspaceReconciler) reconcilePodPolicy(ctx context.Context, s *workspaceScope) (ctrl.Result, error) {
+	policy := &admissionregistrationv1.ValidatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: PodPolicyName}}
+	if _, err := controllerutil.CreateOrUpdate(ctx, r.Client, policy, func() error {
+		policy.Labels = mergeLabels(policy.Labels, map[string]string{LabelManagedBy: managedBy})
+		policy.Spec = desiredPodPolicy()
+		return nil
+	}); err != nil {
+		return ctrl.Result{}, fmt.Errorf("ensuring the workspace pod policy: %w", err)
+	}
+	b := &admissionregistrationv1.ValidatingAdmissionPolicyBinding{ObjectMeta: metav1.ObjectMeta{Name: "fivesafes-ws-" + s.ws.Name}}
+	if err := r.own(ctx, s, b, func() error {
+		b.Spec = desiredPodPolicyBinding(s.ws)
+		return nil
+	}); err != nil {
+		return ctrl.Result{}, err
+	}
+	return ctrl.Result{}, nil
+}
+
+// reconcileStorage makes the bucket and a user confined to it, and keeps the credentials in the
+// namespace. The user is enabled only while the workspace is active.
+func (r *WorkspaceReconciler) reconcileStorage(ctx context.Context, s *workspaceScope) (ctrl.Result, error) {
+	bucket, user := WorkspaceBucket(s.ws.Spec.Agreement), WorkspaceStorageUser(s.ws.Spec.Agreement)
+	fail := func(what string, err error) (ctrl.Result, error) {
+		setCondition(s.ws, fivesafesv1alpha1.WorkspaceStorageReady, false, ReasonStorageFailed, what+": "+err.Error())
+		return ctrl.Result{}, fmt.Errorf("%s: %w", what, err)
+	}
+	if err := r.Storage.EnsureBucket(ctx, bucket, storage.BucketOptions{Versioning: true}); err != nil {
+		return fail("ensuring bucket "+bucket, err)
+	}
+	doc, err := storage.WorkspacePolicy(bucket)
+	if err != nil {
+		return fail("writing the bucket policy", err)
+	}
+	if err := r.Storage.EnsurePolicy(ctx, user, doc); err != nil {
+		return fail("ensuring storage policy "+user, err)
+	}
+	secret := &corev1.Secret{}
+	err = r.Get(ctx, client.ObjectKey{Namespace: s.ns, Name: CredentialsSecret}, secret)
+	if err != nil && !apierrors.IsNotFound(err) {
+		return ctrl.Result{}, fmt.Errorf("reading storage credentials: %w", err)
+	}
+	secretKey := string(secret.Data["AWS_SECRET_ACCESS_KEY"])
+	if secretKey == "" || string(secret.Data["AWS_ACCESS_KEY_ID"]) != user {
+		secretKey = storage.GenerateSecretKey()
+	}
+	// The user is made (or its secret reset) before the Secret is written, so a crash between
+	// the two only means a new secret next time, never a Secret for a user that does not exist.
+	if err := r.Storage.EnsureUser(ctx, user, secretKey); err != nil {
+		return fail("ensuring storage user "+user, err)
+	}
+	if err := r.Storage.AttachPolicy(ctx, user, user); err != nil {
+		return fail("attaching storage policy", err)
+	}
+	if err := r.Storage.SetUserEnabled(ctx, user, s.ws.Spec.State == fivesafesv1alpha1.WorkspaceActive); err != nil {
+		return fail("setting whether the storage user is enabled", err)
+	}
+	secret = &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: CredentialsSecret, Namespace: s.ns}}
+	if err := r.own(ctx, s, secret, func() error {
+		secret.Type = corev1.SecretTypeOpaque
+		secret.Data = map[string][]byte{
+			"AWS_ACCESS_KEY_ID":     []byte(user),
+			"AWS_SECRET_ACCESS_KEY": []byte(secretKey),
+			"S3_ENDPOINT":           []byte(r.StorageEndpoint),
+			"S3_BUCKET":             []byte(bucket),
+		}
+		return nil
+	}); err != nil {
+		return ctrl.Result{}, err
+	}
+	s.ws.Status.Bucket, s.ws.Status.StorageUser, s.ws.Status.CredentialsSecret = bucket, user, CredentialsSecret
+	setCondition(s.ws, fivesafesv1alpha1.WorkspaceStorageReady, true, ReasonProvisioned,
+		"bucket "+bucket+" with a user confined to it: datasets/ read-only, scratch/ and outputs/ read-write")
+	return ctrl.Result{}, nil
+}
+
+// reconcileKey makes the agreement's transit key and pins the version pseudonyms are made with.
+func (r *WorkspaceReconciler) reconcileKey(ctx context.Context, s *workspaceScope) (ctrl.Result, error) {
+	name := WorkspaceKey(s.ws.Spec.Agreement)
+	k, err := r.Keys.EnsureKey(ctx, name)
+	if err != nil {
+		setCondition(s.ws, fivesafesv1alpha1.WorkspaceKeyReady, false, ReasonKeyFailed, "ensuring transit key: "+err.Error())
+		return ctrl.Result{}, fmt.Errorf("ensuring transit key %s: %w", name, err)
+	}
+	s.ws.Status.KeyName = k.Name
+	if s.ws.Status.KeyVersion == 0 {
+		s.ws.Status.KeyVersion = int32(k.LatestVersion) //nolint:gosec // transit key versions are small
+	}
+	setCondition(s.ws, fivesafesv1alpha1.WorkspaceKeyReady, true, ReasonProvisioned,
+		fmt.Sprintf("transit key %s, not exportable, pseudonyms pinned to version %d", k.Name, s.ws.Status.KeyVersion))
+	return ctrl.Result{}, nil
+}
+
+// reconcileAccess binds the researchers while the workspace is active, and unbinds them
+// otherwise. The first grant is recorded in the audit log before it is made.
+func (r *WorkspaceReconciler) reconcileAccess(ctx context.Context, s *workspaceScope) (ctrl.Result, error) {
+	bindings := []string{researchersBinding, credentialsRole}
+	if s.ws.Spec.State != fivesafesv1alpha1.WorkspaceActive {
+		for _, name := range bindings {
+			rb := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: s.ns}}
+			if err := r.Delete(ctx, rb); err != nil && !apierrors.IsNotFound(err) {
+				return ctrl.Result{}, fmt.Errorf("removing researcher binding %s: %w", name, err)
+			}
+		}
+		return ctrl.Result{}, nil
+	}
+	existing := &rbacv1.RoleBinding{}
+	err := r.Get(ctx, client.ObjectKey{Namespace: s.ns, Name: researchersBinding}, existing)
+	if apierrors.IsNotFound(err) {
+		if _, err := r.Audit.Append(ctx, audit.EntryInput{
+			Actor:    workspaceController,
+			Action:   audit.ActionWorkspaceProvision,
+			Object:   audit.ObjectRef{Kind: "Workspace", Name: s.ws.Name},
+			Decision: "access-granted",
+			Details: map[string]any{
+				audit.DetailAgreement: s.ws.Spec.Agreement,
+				"namespace":           s.ns,
+				"bucket":              s.ws.Status.Bucket,
+				"key":                 s.ws.Status.KeyName,
+				"keyVersion":          s.ws.Status.KeyVersion,
+				"researchers":         len(s.ws.Spec.Researchers),
+			},
+			IdempotencyKey: "provision/" + string(s.ws.UID) + "/" + strings.Join(s.ws.Spec.Researchers, ","),
+		}); err != nil {
+			return ctrl.Result{}, fmt.Errorf("recording workspace access in the audit log: %w", err)
+		}
+	} else if err != nil {
+		return ctrl.Result{}, fmt.Errorf("reading researcher binding: %w", err)
+	}
+	role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: credentialsRole, Namespace: s.ns}}
+	if err := r.own(ctx, s, role, func() error {
+		role.Rules = []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get"}, ResourceNames: []string{CredentialsSecret}}}
+		return nil
+	}); err != nil {
+		return ctrl.Result{}, err
+	}
+	subjects := researcherSubjects(s.ws)
+	for name, ref := range map[string]rbacv1.RoleRef{
+		researchersBinding: {APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: ResearcherClusterRole},
+		credentialsRole:    {APIGroup: rbacv1.GroupName, Kind: "Role", Name: credentialsRole},
+	} {
+		rb := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: s.ns}}
+		if err := r.own(ctx, s, rb, func() error {
+			if rb.CreationTimestamp.IsZero() {
+				rb.RoleRef = ref
+			}
+			rb.Subjects = subjects
+			return nil
+		}); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	return ctrl.Result{}, nil
+}
+
+// reconcileSuspension stops work in a suspended workspace at once and destroys its data when the
+// retention period has passed. A workspace made active again before then resumes.
+func (r *WorkspaceReconciler) reconcileSuspension(ctx context.Context, s *workspaceScope) (ctrl.Result, error) {
+	if s.ws.Spec.State == fivesafesv1alpha1.WorkspaceActive {
+		s.ws.Status.SuspendedAt, s.ws.Status.DestroyAfter = nil, nil
+		return ctrl.Result{}, nil
+	}
+	if err := r.stopWork(ctx, s); err != nil {
+		return ctrl.Result{}, err
+	}
+	if s.ws.Status.SuspendedAt == nil {
+		t := metav1.NewTime(s.now)
+		s.ws.Status.SuspendedAt = &t
+	}
+	days := int32(0)
+	if s.ws.Spec.RetentionDays != nil {
+		days = *s.ws.Spec.RetentionDays
+	}
+	destroyAfter := metav1.NewTime(s.ws.Status.SuspendedAt.Add(time.Duration(days) * 24 * time.Hour))
+	s.ws.Status.DestroyAfter = &destroyAfter
+	if s.now.Before(destroyAfter.Time) {
+		return ctrl.Result{RequeueAfter: destroyAfter.Sub(s.now)}, nil
+	}
+	if err := r.destroyExternal(ctx, s); err != nil {
+		return ctrl.Result{}, err
+	}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: s.ns}}
+	if err := r.Delete(ctx, ns); err != nil && !apierrors.IsNotFound(err) {
+		return ctrl.Result{}, fmt.Errorf("deleting namespace %s: %w", s.ns, err)
+	}
+	recordDestruction(s, "Namespace", "namespace "+s.ns+" deleted with everything in it")
+	s.ws.Status.Phase = fivesafesv1alpha1.WorkspaceDestroyed
+	return ctrl.Result{}, nil
+}
+
+// stopWork deletes the pods and jobs running in a suspended workspace, when there are any.
+func (r *WorkspaceReconciler) stopWork(ctx context.Context, s *workspaceScope) error {
+	var pods corev1.PodList
+	if err := r.List(ctx, &pods, client.InNamespace(s.ns), client.Limit(1)); err != nil {
+		return fmt.Errorf("listing pods: %w", err)
+	}
+	if len(pods.Items) > 0 {
+		if err := r.DeleteAllOf(ctx, &corev1.Pod{}, client.InNamespace(s.ns), client.GracePeriodSeconds(0)); err != nil {
+			return fmt.Errorf("stopping pods: %w", err)
+		}
+	}
+	var jobs batchv1.JobList
+	if err := r.List(ctx, &jobs, client.InNamespace(s.ns), client.Limit(1)); err != nil {
+		return fmt.Errorf("listing jobs: %w", err)
+	}
+	if len(jobs.Items) > 0 {
+		if err := r.DeleteAllOf(ctx, &batchv1.Job{}, client.InNamespace(s.ns), client.PropagationPolicy(metav1.DeletePropagationBackground)); err != nil {
+			return fmt.Errorf("stopping jobs: %w", err)
+		}
+	}
+	return nil
+}
+
+// destroyExternal removes the bucket with every object version, the storage user and policy, and
+// the pseudonymisation key, recording each destruction as it is confirmed. Deleting the key is
+// the crypto-shredding evidence: pseudonyms made with it can never be recomputed.
+func (r *WorkspaceReconciler) destroyExternal(ctx context.Context, s *workspaceScope) error {
+	agreement := s.ws.Spec.Agreement
+	bucket, user, key := WorkspaceBucket(agreement), WorkspaceStorageUser(agreement), WorkspaceKey(agreement)
+	if _, err := r.Audit.Append(ctx, audit.EntryInput{
+		Actor: workspaceController, Action: audit.ActionWorkspaceTeardown,
+		Object:         audit.ObjectRef{Kind: "Workspace", Name: s.ws.Name},
+		Decision:       "intended",
+		Details:        map[string]any{audit.DetailAgreement: agreement, "bucket": bucket, "storageUser": user, "key": key, "namespace": s.ns},
+		IdempotencyKey: "teardown/" + string(s.ws.UID),
+	}); err != nil {
+		return fmt.Errorf("recording the teardown in the audit log: %w", err)
+	}
+	if err := r.Storage.DeleteBucket(ctx, bucket); err != nil {
+		return fmt.Errorf("destroying bucket %s: %w", bucket, err)
+	}
+	recordDestruction(s, "Bucket", "bucket "+bucket+" emptied of every object version and removed")
+	if err := r.Storage.RemoveUser(ctx, user); err != nil {
+		return fmt.Errorf("removing storage user %s: %w", user, err)
+	}
+	if err := r.Storage.RemovePolicy(ctx, user); err != nil {
+		return fmt.Errorf("removing storage policy %s: %w", user, err)
+	}
+	recordDestruction(s, "StorageUser", "storage user and policy "+user+" removed")
+	if _, err := r.Audit.Append(ctx, audit.EntryInput{
+		Actor: workspaceController, Action: audit.ActionKeyDestroy,
+		Object:         audit.ObjectRef{Kind: "Workspace", Name: s.ws.Name},
+		Decision:       "crypto-shredded",
+		Details:        map[string]any{audit.DetailAgreement: agreement, "key": key, "keyVersion": s.ws.Status.KeyVersion},
+		IdempotencyKey: "key-destroy/" + string(s.ws.UID),
+	}); err != nil {
+		return fmt.Errorf("recording the key destruction in the audit log: %w", err)
+	}
+	if err := r.Keys.DeleteKey(ctx, key); err != nil {
+		return fmt.Errorf("deleting transit key %s: %w", key, err)
+	}
+	recordDestruction(s, "Key", "transit key "+key+" deleted (crypto-shredding): pseudonyms can no longer be recomputed")
+	return nil
+}
+
+func recordDestruction(s *workspaceScope, part, method string) {
+	for _, d := range s.ws.Status.Destruction {
+		if d.Part == part {
+			return
+		}
+	}
+	s.ws.Status.Destruction = append(s.ws.Status.Destruction, fivesafesv1alpha1.DestructionRecord{Part: part, Method: method, Time: metav1.NewTime(s.now)})
+}
+
+// summariseWorkspace sets the phase, Ready and observedGeneration.
+func (r *WorkspaceReconciler) summariseWorkspace(s *workspaceScope) {
+	ws := s.ws
+	ws.Status.ObservedGeneration = ws.Generation
+	parts := []string{fivesafesv1alpha1.WorkspaceNamespaceReady, fivesafesv1alpha1.WorkspaceNetworkIsolated, fivesafesv1alpha1.WorkspaceStorageReady, fivesafesv1alpha1.WorkspaceKeyReady}
+	var missing []string
+	for _, p := range parts {
+		if !meta.IsStatusConditionTrue(ws.Status.Conditions, p) {
+			missing = append(missing, p)
+		}
+	}
+	switch {
+	case ws.Status.Phase == fivesafesv1alpha1.WorkspaceDestroyed:
+		setCondition(ws, fivesafesv1alpha1.ConditionReady, false, ReasonDestroyed, "the workspace's data, key and namespace were destroyed")
+	case ws.Spec.State == fivesafesv1alpha1.WorkspaceSuspended:
+		ws.Status.Phase = fivesafesv1alpha1.WorkspaceSuspendedPh
+		msg := "access is cut; pods stopped; storage user disabled"
+		if ws.Status.DestroyAfter != nil {
+			msg += "; data will be destroyed after " + ws.Status.DestroyAfter.UTC().Format(time.RFC3339)
+		}
+		setCondition(ws, fivesafesv1alpha1.ConditionReady, false, ReasonSuspended, msg)
+	case len(missing) == 0:
+		ws.Status.Phase = fivesafesv1alpha1.WorkspaceReady
+		setCondition(ws, fivesafesv1alpha1.ConditionReady, true, ReasonWorkspaceReady, "every part of the workspace is in place")
+	default:
+		ws.Status.Phase = fivesafesv1alpha1.WorkspaceProvisioning
+		setCondition(ws, fivesafesv1alpha1.ConditionReady, false, ReasonProvisioning, "waiting for "+strings.Join(missing, ", "))
+	}
+}

@@ -1,0 +1,277 @@
+/*
+Copyright 2026 The Fivesafes Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package load measures how long the operator takes from an agreement's last approval to a Ready
+// workspace, for one agreement and for many at once, against a floor measured in the same run: a
+// plain client creating the same Kubernetes objects. Run it with `make bench BENCH=ApprovalToReady
+// PKGS=./test/load/`.
+package load
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	fivesafesv1alpha1 "github.com/fivesafes/fivesafes/api/v1alpha1"
+	"github.com/fivesafes/fivesafes/internal/manifest"
+	"github.com/fivesafes/fivesafes/internal/testenv"
+)
+
+var env *testenv.Env
+
+func TestMain(m *testing.M) {
+	// The components start only for the benchmark; a plain `go test` has nothing to run here.
+	flag.Parse()
+	if f := flag.Lookup("test.bench"); f == nil || f.Value.String() == "" {
+		os.Exit(m.Run())
+	}
+	testenv.MainWith(m, testenv.Options{Webhooks: true, UserRoles: true, MinIO: true, Vault: true}, &env,
+		func(ctx context.Context, e *testenv.Env) error { return e.StartManager(ctx, e.ManagerOptions()) })
+}
+
+// parallel is how many agreements are approved at once, as a busy committee session might.
+const parallel = 8
+
+func sample(b *testing.B) *fivesafesv1alpha1.DataAccessAgreement {
+	b.Helper()
+	objs, err := manifest.ReadDir(filepath.Join("..", "..", "config", "samples"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var daa *fivesafesv1alpha1.DataAccessAgreement
+	var catalogue []manifest.Object
+	for _, o := range objs {
+		if o.GetKind() == "DataAccessAgreement" {
+			daa = &fivesafesv1alpha1.DataAccessAgreement{}
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, daa); err != nil {
+				b.Fatal(err)
+			}
+		} else {
+			catalogue = append(catalogue, o)
+		}
+	}
+	if err := manifest.Apply(context.Background(), env.Client, "load", catalogue); err != nil {
+		b.Fatal(err)
+	}
+	return daa
+}
+
+// run calls f for each name with parallel workers.
+func run(names []string, f func(string) error) error {
+	var wg sync.WaitGroup
+	work := make(chan string)
+	errs := make(chan error, len(names))
+	for w := 0; w < parallel; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := range work {
+				if err := f(n); err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	for _, n := range names {
+		work <- n
+	}
+	close(work)
+	wg.Wait()
+	close(errs)
+	return <-errs
+}
+
+// operatorLatencies creates n agreements, has each approved by two members, and returns, per
+// agreement, the time from its second approval to its workspace being Ready.
+func operatorLatencies(b *testing.B, prefix string, n int, daa *fivesafesv1alpha1.DataAccessAgreement) []time.Duration {
+	b.Helper()
+	ctx := context.Background()
+	names := make([]string, n)
+	for i := range names {
+		names[i] = fmt.Sprintf("%s-%03d", prefix, i)
+	}
+	err := run(names, func(name string) error {
+		a := daa.DeepCopy()
+		a.ObjectMeta = metav1.ObjectMeta{Name: name}
+		return env.Client.Create(ctx, a)
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	digests := map[string]fivesafesv1alpha1.Digest{}
+	for len(digests) < n {
+		var list fivesafesv1alpha1.DataAccessAgreementList
+		if err := env.Client.List(ctx, &list); err != nil {
+			b.Fatal(err)
+		}
+		for _, a := range list.Items {
+			if slices.Contains(names, a.Name) && a.Status.SpecDigest != "" {
+				digests[a.Name] = a.Status.SpecDigest
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	members := make([]client.Client, 2)
+	for i, who := range []string{"alice@committee.example.org", "bob@committee.example.org"} {
+		c, err := env.ClientAs(who, "fivesafes:committee")
+		if err != nil {
+			b.Fatal(err)
+		}
+		members[i] = c
+	}
+	var mu sync.Mutex
+	approvedAt := map[string]time.Time{}
+	err = run(names, func(name string) error {
+		for i, c := range members {
+			a := &fivesafesv1alpha1.AgreementApproval{
+				ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("%s-%d", name, i)},
+				Spec: fivesafesv1alpha1.AgreementApprovalSpec{Agreement: name, SpecDigest: digests[name], Decision: fivesafesv1alpha1.DecisionApprove, Comment: "Approved."},
+			}
+			if err := c.Create(ctx, a); err != nil {
+				return err
+			}
+		}
+		mu.Lock()
+		approvedAt[name] = time.Now()
+		mu.Unlock()
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ready := map[string]time.Duration{}
+	deadline := time.Now().Add(30 * time.Minute)
+	for len(ready) < n && time.Now().Before(deadline) {
+		var list fivesafesv1alpha1.WorkspaceList
+		if err := env.Client.List(ctx, &list); err != nil {
+			b.Fatal(err)
+		}
+		now := time.Now()
+		for _, ws := range list.Items {
+			if _, done := ready[ws.Name]; done || !slices.Contains(names, ws.Name) {
+				continue
+			}
+			if meta.IsStatusConditionTrue(ws.Status.Conditions, fivesafesv1alpha1.ConditionReady) {
+				mu.Lock()
+				ready[ws.Name] = now.Sub(approvedAt[ws.Name])
+				mu.Unlock()
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if len(ready) < n {
+		b.Fatalf("only %d of %d workspaces became Ready", len(ready), n)
+	}
+	out := make([]time.Duration, 0, n)
+	for _, d := range ready {
+		out = append(out, d)
+	}
+	return out
+}
+
+// floorLatencies creates, for n workspaces, the same Kubernetes objects the operator makes, with
+// a plain client and no checks, storage or keys, and returns the time each took.
+func floorLatencies(b *testing.B, prefix string, n int) []time.Duration {
+	b.Helper()
+	ctx := context.Background()
+	names := make([]string, n)
+	for i := range names {
+		names[i] = fmt.Sprintf("%s-%03d", prefix, i)
+	}
+	var mu sync.Mutex
+	var out []time.Duration
+	err := run(names, func(name string) error {
+		start := time.Now()
+		ns := "floor-" + name
+		objs := []client.Object{
+			&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: map[string]string{"pod-security.kubernetes.io/enforce": "restricted"}}},
+			&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "workload", Namespace: ns}},
+			&networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: "default-deny", Namespace: ns}, Spec: networkingv1.NetworkPolicySpec{PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress}}},
+			&networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: "allow-dns", Namespace: ns}, Spec: networkingv1.NetworkPolicySpec{PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeEgress}}},
+			&networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: "allow-object-store", Namespace: ns}, Spec: networkingv1.NetworkPolicySpec{PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeEgress}}},
+			&corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Name: "workspace", Namespace: ns}},
+			&corev1.LimitRange{ObjectMeta: metav1.ObjectMeta{Name: "workspace", Namespace: ns}},
+			&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "storage-credentials", Namespace: ns}},
+			&rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "storage-credentials-reader", Namespace: ns}},
+			&rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "researchers", Namespace: ns}, RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "fivesafes-researcher"}},
+			&rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "storage-credentials-reader", Namespace: ns}, RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "storage-credentials-reader"}},
+			&admissionregistrationv1.ValidatingAdmissionPolicyBinding{ObjectMeta: metav1.ObjectMeta{Name: "floor-" + name}, Spec: admissionregistrationv1.ValidatingAdmissionPolicyBindingSpec{
+				PolicyName: "fivesafes-workspace-pods", ValidationActions: []admissionregistrationv1.ValidationAction{admissionregistrationv1.Deny},
+				ParamRef: &admissionregistrationv1.ParamRef{Name: name, ParameterNotFoundAction: ptrTo(admissionregistrationv1.DenyAction)},
+			}},
+		}
+		for _, o := range objs {
+			if err := env.Client.Create(ctx, o); err != nil {
+				return fmt.Errorf("floor: creating %T: %w", o, err)
+			}
+		}
+		mu.Lock()
+		out = append(out, time.Since(start))
+		mu.Unlock()
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return out
+}
+
+func ptrTo[T any](v T) *T { return &v }
+
+func percentile(ds []time.Duration, p float64) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	i := int(p*float64(len(s)-1) + 0.5)
+	return s[i]
+}
+
+// BenchmarkApprovalToReady reports, for 1 and for 200 agreements, p50 and p95 of the time from
+// the last approval to a Ready workspace, the floor's, and their ratio.
+func BenchmarkApprovalToReady(b *testing.B) {
+	daa := sample(b)
+	for _, n := range []int{1, 200} {
+		b.Run(fmt.Sprintf("agreements=%d", n), func(b *testing.B) {
+			var op, floor []time.Duration
+			for i := 0; i < b.N; i++ {
+				prefix := fmt.Sprintf("load-%d-%d", n, i)
+				floor = append(floor, floorLatencies(b, prefix, n)...)
+				op = append(op, operatorLatencies(b, prefix, n, daa)...)
+			}
+			p50, p95 := percentile(op, 0.50), percentile(op, 0.95)
+			f50, f95 := percentile(floor, 0.50), percentile(floor, 0.95)
+			b.ReportMetric(float64(p50.Milliseconds()), "p50-ms")
+			b.ReportMetric(float64(p95.Milliseconds()), "p95-ms")
+			b.ReportMetric(float64(f50.Milliseconds()), "floor-p50-ms")
+			b.ReportMetric(float64(f95.Milliseconds()), "floor-p95-ms")
+			b.ReportMetric(float64(p95)/float64(f95), "p95-ratio")
+		})
+	}
+}
