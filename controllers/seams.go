@@ -53,5 +53,6 @@ type WorkspaceStorage interface {
 // WorkspaceKeys manages agreements' pseudonymisation keys. *pseudonym.Vault satisfies it.
 type WorkspaceKeys interface {
 	EnsureKey(ctx context.Context, name string) (pseudonym.Key, error)
+	NewDataKey(ctx context.Context, name string, version int) (pseudonym.WrappedKey, error)
 	DeleteKey(ctx context.Context, name string) error
 }

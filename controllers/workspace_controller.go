@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"time"
 
+	vaultapi "github.com/hashicorp/vault/api"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -50,6 +51,16 @@ type WorkspaceReconciler struct {
 	Clock    clock.PassiveClock
 	Storage  WorkspaceStorage
 	Keys     WorkspaceKeys
+	// Vault is the manager's Vault client, for the policies and tokens that confine extraction
+	// for one agreement to that agreement's key.
+	Vault *vaultapi.Client
+	// TransitMount is the mount path of Vault's transit engine.
+	TransitMount string
+	// SystemNamespace holds what must stay outside every workspace: each agreement's Vault token
+	// and wrapped data key.
+	SystemNamespace string
+	// TokenTTL is how long an agreement's Vault token lives before it is replaced.
+	TokenTTL time.Duration
 	Audit    AuditLog
 	Network  NetworkSettings
 	// StorageEndpoint is written into the credentials Secret for workloads to use.
@@ -103,6 +114,8 @@ func (r *WorkspaceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	if s.ws.Status.Phase == fivesafesv1alpha1.WorkspaceDestroyed {
 		return ctrl.Result{}, nil
 	}
+	// An active workspace is built up; a suspended one is only ever taken down, so nothing
+	// destroyed is made again.
 	steps := []func(context.Context, *workspaceScope) (ctrl.Result, error){
 		r.reconcileNamespace,
 		r.reconcileNetwork,
@@ -110,8 +123,16 @@ func (r *WorkspaceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 		r.reconcilePodPolicy,
 		r.reconcileStorage,
 		r.reconcileKey,
+		r.reconcileKeyAccess,
 		r.reconcileAccess,
-		r.reconcileSuspension,
+		r.resume,
+	}
+	if s.ws.Spec.State != fivesafesv1alpha1.WorkspaceActive {
+		steps = []func(context.Context, *workspaceScope) (ctrl.Result, error){
+			r.reconcileAccess,
+			r.disableStorageUser,
+			r.reconcileSuspension,
+		}
 	}
 	for _, step := range steps {
 		res, err := step(ctx, s)

@@ -179,6 +179,36 @@ func TestWorkspaceIsolation(t *testing.T) {
 		t.Fatalf("transit key settings: %v", key.Data)
 	}
 
+	// The agreement's Vault token, kept outside the workspace, uses its own key and no other.
+	access := &corev1.Secret{}
+	if err := env.Client.Get(ctx, client.ObjectKey{Namespace: "fivesafes-system", Name: controllers.KeyAccessSecret("isolation")}, access); err != nil {
+		t.Fatal(err)
+	}
+	if len(access.Data["wrappedDataKey"]) == 0 {
+		t.Fatal("no wrapped data key is kept for the agreement")
+	}
+	scoped, err := vc.Clone()
+	if err != nil {
+		t.Fatal(err)
+	}
+	scoped.SetToken(string(access.Data["token"]))
+	hmacInput := map[string]any{"input": "OTQzNDc2NTkxOQ=="}
+	if _, err := scoped.Logical().WriteWithContext(ctx, "transit/hmac/"+ws.Status.KeyName, hmacInput); err != nil {
+		t.Fatalf("the agreement's token cannot use its own key: %v", err)
+	}
+	if _, err := scoped.Logical().WriteWithContext(ctx, "transit/hmac/"+other.Status.KeyName, hmacInput); err == nil || !strings.Contains(err.Error(), "403") {
+		t.Fatalf("the agreement's token on another agreement's key: %v, want 403", err)
+	}
+	var secretsInWorkspace corev1.SecretList
+	if err := env.Client.List(ctx, &secretsInWorkspace, client.InNamespace(ns)); err != nil {
+		t.Fatal(err)
+	}
+	for _, sec := range secretsInWorkspace.Items {
+		if _, ok := sec.Data["token"]; ok {
+			t.Fatalf("secret %s in the workspace holds a Vault token", sec.Name)
+		}
+	}
+
 	// RBAC: the researcher works in their namespace only.
 	checks := []struct {
 		verb, group, resource, namespace, name string

@@ -37,6 +37,7 @@ import (
 
 	fivesafesv1alpha1 "github.com/fivesafes/fivesafes/api/v1alpha1"
 	"github.com/fivesafes/fivesafes/internal/audit"
+	"github.com/fivesafes/fivesafes/internal/keys"
 	"github.com/fivesafes/fivesafes/internal/storage"
 )
 
@@ -224,6 +225,80 @@ func (r *WorkspaceReconciler) reconcileKey(ctx context.Context, s *workspaceScop
 	return ctrl.Result{}, nil
 }
 
+// KeyAccessSecret is the Secret, in the system namespace, holding an agreement's Vault token
+// (confined to its key) and its wrapped data key. Never in the workspace: whoever holds the
+// token can pseudonymise any NHS number they know.
+func KeyAccessSecret(agreement string) string { return "fivesafes-ws-" + agreement + "-key" }
+
+// KeyPolicy is the Vault policy that confines a token to one agreement's key.
+func KeyPolicy(agreement string) string { return "fivesafes-ws-" + agreement }
+
+// reconcileKeyAccess keeps, outside the workspace, a Vault token that can use only this
+// agreement's key and the agreement's data key wrapped by it, for extraction.
+func (r *WorkspaceReconciler) reconcileKeyAccess(ctx context.Context, s *workspaceScope) (ctrl.Result, error) {
+	agreement := s.ws.Spec.Agreement
+	fail := func(what string, err error) (ctrl.Result, error) {
+		setCondition(s.ws, fivesafesv1alpha1.WorkspaceKeyReady, false, ReasonKeyFailed, what+": "+err.Error())
+		return ctrl.Result{}, fmt.Errorf("%s: %w", what, err)
+	}
+	hcl, err := keys.WorkspacePolicy(r.TransitMount, s.ws.Status.KeyName)
+	if err != nil {
+		return fail("writing the key policy", err)
+	}
+	if err := keys.EnsurePolicy(ctx, r.Vault, KeyPolicy(agreement), hcl); err != nil {
+		return fail("ensuring the key policy", err)
+	}
+	secret := &corev1.Secret{}
+	err = r.Get(ctx, client.ObjectKey{Namespace: r.SystemNamespace, Name: KeyAccessSecret(agreement)}, secret)
+	if err != nil && !apierrors.IsNotFound(err) {
+		return ctrl.Result{}, fmt.Errorf("reading key access: %w", err)
+	}
+	data := map[string][]byte{}
+	for k, v := range secret.Data {
+		data[k] = v
+	}
+	// Replace the token when it is missing, revoked or within a tenth of its life of expiring.
+	oldAccessor := string(data["accessor"])
+	expires, _ := time.Parse(time.RFC3339, string(data["expires"]))
+	valid := false
+	if oldAccessor != "" && s.now.Before(expires.Add(-r.TokenTTL/10)) {
+		if valid, err = keys.TokenValid(ctx, r.Vault, oldAccessor); err != nil {
+			return fail("looking up the key token", err)
+		}
+	}
+	if !valid {
+		tok, err := keys.IssueToken(ctx, r.Vault, KeyPolicy(agreement), r.TokenTTL)
+		if err != nil {
+			return fail("issuing the key token", err)
+		}
+		data["token"], data["accessor"] = []byte(tok.ID), []byte(tok.Accessor)
+		data["expires"] = []byte(tok.Expires.UTC().Format(time.RFC3339))
+	}
+	if len(data["wrappedDataKey"]) == 0 {
+		wk, err := r.Keys.NewDataKey(ctx, s.ws.Status.KeyName, int(s.ws.Status.KeyVersion))
+		if err != nil {
+			return fail("making the wrapped data key", err)
+		}
+		data["wrappedDataKey"] = []byte(wk.Ciphertext)
+		data["keyVersion"] = []byte(fmt.Sprint(wk.KeyVersion))
+	}
+	secret = &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: KeyAccessSecret(agreement), Namespace: r.SystemNamespace}}
+	if _, err := controllerutil.CreateOrUpdate(ctx, r.Client, secret, func() error {
+		secret.Labels = mergeLabels(secret.Labels, workspaceLabels(s.ws))
+		secret.Type = corev1.SecretTypeOpaque
+		secret.Data = data
+		return controllerutil.SetControllerReference(s.ws, secret, r.Scheme)
+	}); err != nil {
+		return ctrl.Result{}, fmt.Errorf("storing key access: %w", err)
+	}
+	if !valid && oldAccessor != "" {
+		if err := keys.RevokeAccessor(ctx, r.Vault, oldAccessor); err != nil {
+			return fail("revoking the replaced key token", err)
+		}
+	}
+	return ctrl.Result{}, nil
+}
+
 // reconcileAccess binds the researchers while the workspace is active, and unbinds them
 // otherwise. The first grant is recorded in the audit log before it is made.
 func (r *WorkspaceReconciler) reconcileAccess(ctx context.Context, s *workspaceScope) (ctrl.Result, error) {
@@ -286,13 +361,24 @@ func (r *WorkspaceReconciler) reconcileAccess(ctx context.Context, s *workspaceS
 	return ctrl.Result{}, nil
 }
 
-// reconcileSuspension stops work in a suspended workspace at once and destroys its data when the
-// retention period has passed. A workspace made active again before then resumes.
-func (r *WorkspaceReconciler) reconcileSuspension(ctx context.Context, s *workspaceScope) (ctrl.Result, error) {
-	if s.ws.Spec.State == fivesafesv1alpha1.WorkspaceActive {
-		s.ws.Status.SuspendedAt, s.ws.Status.DestroyAfter = nil, nil
-		return ctrl.Result{}, nil
+// resume clears the suspension of a workspace made active again before its data was destroyed.
+func (r *WorkspaceReconciler) resume(_ context.Context, s *workspaceScope) (ctrl.Result, error) {
+	s.ws.Status.SuspendedAt, s.ws.Status.DestroyAfter = nil, nil
+	return ctrl.Result{}, nil
+}
+
+// disableStorageUser stops the workspace's storage credentials working.
+func (r *WorkspaceReconciler) disableStorageUser(ctx context.Context, s *workspaceScope) (ctrl.Result, error) {
+	if err := r.Storage.SetUserEnabled(ctx, WorkspaceStorageUser(s.ws.Spec.Agreement), false); err != nil {
+		setCondition(s.ws, fivesafesv1alpha1.WorkspaceStorageReady, false, ReasonStorageFailed, "disabling the storage user: "+err.Error())
+		return ctrl.Result{}, fmt.Errorf("disabling storage user: %w", err)
 	}
+	return ctrl.Result{}, nil
+}
+
+// reconcileSuspension stops work in a suspended workspace at once and destroys its data when the
+// retention period has passed.
+func (r *WorkspaceReconciler) reconcileSuspension(ctx context.Context, s *workspaceScope) (ctrl.Result, error) {
 	if err := r.stopWork(ctx, s); err != nil {
 		return ctrl.Result{}, err
 	}
@@ -370,6 +456,14 @@ func (r *WorkspaceReconciler) destroyExternal(ctx context.Context, s *workspaceS
 		return fmt.Errorf("removing storage policy %s: %w", user, err)
 	}
 	recordDestruction(s, "StorageUser", "storage user and policy "+user+" removed")
+	// Everything that could use the key goes first: the token's policy, then the key itself.
+	if err := keys.DeletePolicy(ctx, r.Vault, KeyPolicy(agreement)); err != nil {
+		return fmt.Errorf("deleting key policy: %w", err)
+	}
+	access := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: KeyAccessSecret(agreement), Namespace: r.SystemNamespace}}
+	if err := r.Delete(ctx, access); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("deleting key access: %w", err)
+	}
 	if _, err := r.Audit.Append(ctx, audit.EntryInput{
 		Actor: workspaceController, Action: audit.ActionKeyDestroy,
 		Object:         audit.ObjectRef{Kind: "Workspace", Name: s.ws.Name},

@@ -112,7 +112,7 @@ func Run(ctx context.Context, o Options) error {
 	mgrOpts.ProbeAddr = "127.0.0.1:8081"
 	mgrOpts.WebhookHost, mgrOpts.WebhookPort, mgrOpts.WebhookCertDir = env.WebhookServing()
 	mgrOpts.Storage = manager.StorageOptions{Endpoint: env.MinIO.Endpoint, AccessKey: env.MinIO.RootUser, SecretKey: env.MinIO.RootPassword}
-	mgrOpts.Vault = manager.VaultOptions{Address: env.Vault.Addr, Token: env.Vault.RootToken}
+	mgrOpts.Vault.Address, mgrOpts.Vault.Token = env.Vault.Addr, env.Vault.RootToken
 	mgrCtx, stopManager := context.WithCancel(ctx)
 	mgrErr := make(chan error, 1)
 	go func() { mgrErr <- manager.Run(mgrCtx, env.Config, mgrOpts) }()

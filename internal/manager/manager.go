@@ -51,6 +51,7 @@ import (
 	"github.com/fivesafes/fivesafes/controllers"
 	"github.com/fivesafes/fivesafes/internal/agreement"
 	"github.com/fivesafes/fivesafes/internal/audit"
+	"github.com/fivesafes/fivesafes/internal/optoutcache"
 	"github.com/fivesafes/fivesafes/internal/pseudonym"
 	"github.com/fivesafes/fivesafes/internal/scheme"
 	"github.com/fivesafes/fivesafes/internal/storage"
@@ -113,6 +114,8 @@ type VaultOptions struct {
 	Token       string
 	TokenFile   string
 	TransitPath string
+	// TokenTTL is how long each agreement's extraction token lives before it is replaced.
+	TokenTTL time.Duration
 }
 
 // DefaultOptions returns the settings used when no flag is given.
@@ -135,7 +138,7 @@ func DefaultOptions() Options {
 			AccessKey: os.Getenv("FIVESAFES_STORAGE_ACCESS_KEY"),
 			SecretKey: os.Getenv("FIVESAFES_STORAGE_SECRET_KEY"),
 		},
-		Vault: VaultOptions{Token: os.Getenv("VAULT_TOKEN"), Address: os.Getenv("VAULT_ADDR"), TransitPath: "transit"},
+		Vault: VaultOptions{Token: os.Getenv("VAULT_TOKEN"), Address: os.Getenv("VAULT_ADDR"), TransitPath: "transit", TokenTTL: 7 * 24 * time.Hour},
 		Network: controllers.NetworkSettings{
 			DNSNamespace: "kube-system",
 			DNSPodLabels: map[string]string{"k8s-app": "kube-dns"},
@@ -193,6 +196,7 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.Vault.Address, "vault-address", o.Vault.Address, "Vault's URL (default $VAULT_ADDR).")
 	fs.StringVar(&o.Vault.TokenFile, "vault-token-file", o.Vault.TokenFile, "File holding the Vault token (default: $VAULT_TOKEN).")
 	fs.StringVar(&o.Vault.TransitPath, "vault-transit-path", o.Vault.TransitPath, "Mount path of Vault's transit secrets engine.")
+	fs.DurationVar(&o.Vault.TokenTTL, "vault-token-ttl", o.Vault.TokenTTL, "Lifetime of each agreement's Vault token, confined to its key; it is replaced before it expires.")
 }
 
 // networkSettings fills in the object store's address and port from the storage endpoint.
@@ -284,6 +288,8 @@ func (o Options) Validate() error {
 		return errors.New("--storage-endpoint is required: the audit log, workspace buckets and releases live in object storage")
 	case o.Storage.AccessKey == "" || o.Storage.SecretKey == "":
 		return errors.New("object storage credentials are required in FIVESAFES_STORAGE_ACCESS_KEY and FIVESAFES_STORAGE_SECRET_KEY")
+	case o.Vault.TokenTTL < time.Minute:
+		return errors.New("--vault-token-ttl must be at least a minute")
 	case o.Audit.FlushInterval <= 0:
 		return errors.New("--audit-flush-interval must be positive")
 	}
@@ -414,12 +420,27 @@ func Setup(mgr ctrl.Manager, o Options) error {
 		Clock:           o.clock(),
 		Storage:         store,
 		Keys:            keys,
+		Vault:           vaultClient,
+		TransitMount:    o.Vault.TransitPath,
+		SystemNamespace: o.LeaderElectionNamespace,
+		TokenTTL:        o.Vault.TokenTTL,
 		Audit:           auditLog,
 		Network:         network,
 		StorageEndpoint: o.Storage.Endpoint,
 		Concurrency:     o.Concurrency,
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the workspace controller: %w", err)
+	}
+	optOuts := optoutcache.New()
+	if err := (&controllers.OptOutListReconciler{
+		Client:   mgr.GetClient(),
+		Scheme:   mgr.GetScheme(),
+		Recorder: mgr.GetEventRecorder("fivesafes-optoutlist"),
+		Clock:    o.clock(),
+		S3:       s3,
+		Cache:    optOuts,
+	}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("setting up the opt-out list controller: %w", err)
 	}
 	if o.EnableWebhooks {
 		webhooks.Register(mgr, webhooks.Options{CommitteeGroup: o.CommitteeGroup, Validator: policies})

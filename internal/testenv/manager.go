@@ -25,6 +25,9 @@ import (
 	"strconv"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
@@ -44,11 +47,20 @@ func (e *Env) ManagerOptions() manager.Options {
 		o.Storage = manager.StorageOptions{Endpoint: e.MinIO.Endpoint, AccessKey: e.MinIO.RootUser, SecretKey: e.MinIO.RootPassword}
 	}
 	if e.Vault != nil {
-		o.Vault = manager.VaultOptions{Address: e.Vault.Addr, Token: e.Vault.RootToken, TransitPath: "transit"}
+		o.Vault.Address, o.Vault.Token, o.Vault.TransitPath = e.Vault.Addr, e.Vault.RootToken, "transit"
 	}
 	o.Audit.RetentionDays = 1
 	o.Audit.FlushInterval = time.Second
 	return o
+}
+
+// EnsureNamespace creates a namespace unless it exists.
+func (e *Env) EnsureNamespace(ctx context.Context, name string) error {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	if err := e.Client.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("creating namespace %s: %w", name, err)
+	}
+	return nil
 }
 
 // StartManager runs the real manager — every controller and webhook — against the environment
@@ -59,6 +71,9 @@ func (e *Env) StartManager(ctx context.Context, o manager.Options) error {
 		return fmt.Errorf("creating manager log: %w", err)
 	}
 	ctrl.SetLogger(zap.New(zap.WriteTo(logFile), zap.UseDevMode(true)))
+	if err := e.EnsureNamespace(ctx, o.LeaderElectionNamespace); err != nil {
+		return err
+	}
 	mgr, err := manager.New(e.Config, o)
 	if err != nil {
 		return err

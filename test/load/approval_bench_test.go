@@ -153,7 +153,7 @@ func operatorLatencies(b *testing.B, prefix string, n int, daa *fivesafesv1alpha
 		for i, c := range members {
 			a := &fivesafesv1alpha1.AgreementApproval{
 				ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("%s-%d", name, i)},
-				Spec: fivesafesv1alpha1.AgreementApprovalSpec{Agreement: name, SpecDigest: digests[name], Decision: fivesafesv1alpha1.DecisionApprove, Comment: "Approved."},
+				Spec:       fivesafesv1alpha1.AgreementApprovalSpec{Agreement: name, SpecDigest: digests[name], Decision: fivesafesv1alpha1.DecisionApprove, Comment: "Approved."},
 			}
 			if err := c.Create(ctx, a); err != nil {
 				return err

@@ -57,7 +57,8 @@ import (
 var env *testenv.Env
 
 func TestMain(m *testing.M) {
-	testenv.Main(m, testenv.Options{MinIO: true, Vault: true, UserRoles: true}, &env)
+	testenv.MainWith(m, testenv.Options{MinIO: true, Vault: true, UserRoles: true}, &env,
+		func(ctx context.Context, e *testenv.Env) error { return e.EnsureNamespace(ctx, "fivesafes-system") })
 }
 
 // budget counts writes — to the API server, MinIO and Vault — and fails every write after the
@@ -90,7 +91,10 @@ type countingTransport struct {
 }
 
 func (t countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.Method != http.MethodGet && req.Method != http.MethodHead && req.Method != "LIST" {
+	// Vault answers a token lookup, a read, over POST.
+	isRead := req.Method == http.MethodGet || req.Method == http.MethodHead || req.Method == "LIST" ||
+		strings.HasSuffix(req.URL.Path, "/auth/token/lookup-accessor")
+	if !isRead {
 		if err := t.b.spend(req.Method + " " + req.URL.Path); err != nil {
 			// A plain refusal, not a network error, so that clients do not retry it for minutes:
 			// the manager is dead, and only the next reconciler's calls count.
@@ -186,7 +190,7 @@ func reconciler(t *testing.T, b *budget) *controllers.WorkspaceReconciler {
 		Client:   countingClient(t, b),
 		Scheme:   env.Scheme,
 		Recorder: events.NewFakeRecorder(1000),
-		Clock:    clocktesting.NewFakePassiveClock(time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)),
+		Clock:    clocktesting.NewFakePassiveClock(time.Now()),
 		Storage:  st,
 		Keys:     keys,
 		Audit:    &countingAudit{b: b, log: auditLog},
@@ -195,6 +199,10 @@ func reconciler(t *testing.T, b *budget) *controllers.WorkspaceReconciler {
 			ObjectStoreCIDR: "127.0.0.1/32", ObjectStorePort: int32(env.MinIO.Port),
 		},
 		StorageEndpoint: env.MinIO.Endpoint,
+		Vault:           vc,
+		TransitMount:    "transit",
+		SystemNamespace: "fivesafes-system",
+		TokenTTL:        24 * time.Hour,
 	}
 }
 
@@ -297,6 +305,7 @@ func checkConverged(t *testing.T, name string) {
 		"role bindings":    {count(&rbacv1.RoleBindingList{}), 2},
 		"roles":            {count(&rbacv1.RoleList{}), 1},
 		"secrets":          {count(&corev1.SecretList{}), 1},
+		"key access":       {keyAccess(t, name), 1},
 		"resource quotas":  {count(&corev1.ResourceQuotaList{}), 1},
 		"limit ranges":     {count(&corev1.LimitRangeList{}), 1},
 	} {
@@ -375,4 +384,20 @@ func TestNoOpResyncWritesNothing(t *testing.T) {
 
 func credentialsFor() *credentials.Credentials {
 	return credentials.NewStaticV4(env.MinIO.RootUser, env.MinIO.RootPassword, "")
+}
+
+// keyAccess counts the key access Secrets for a workspace that hold a live token and a wrapped
+// data key.
+func keyAccess(t *testing.T, name string) int {
+	t.Helper()
+	secret := &corev1.Secret{}
+	if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: "fivesafes-system", Name: controllers.KeyAccessSecret(name)}, secret); err != nil {
+		t.Errorf("%s: key access: %v", name, err)
+		return 0
+	}
+	if len(secret.Data["token"]) == 0 || len(secret.Data["wrappedDataKey"]) == 0 {
+		t.Errorf("%s: key access is incomplete", name)
+		return 0
+	}
+	return 1
 }
