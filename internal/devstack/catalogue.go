@@ -38,7 +38,7 @@ var sampleData = []struct {
 }{
 	{"hes-apc/part-0001.csv", synth.Options{Dataset: synth.HESAPC, Rows: 20000, Seed: 38002, Population: 8000}},
 	{"asc-cld/part-0001.csv", synth.Options{Dataset: synth.ASCCLD, Rows: 6000, Seed: 38002, Population: 8000}},
-	{"opt-outs/2026-11-01.csv", synth.Options{Dataset: synth.OptOuts, Seed: 38002, Population: 8000}},
+	{"opt-outs/2026-11-01.csv", synth.Options{Dataset: synth.OptOuts, Rows: synth.OptedOutBelow(38002, 8000), Seed: 38002, Population: 8000}},
 }
 
 // seedCatalogue writes the synthetic sample data into the catalogue bucket unless it is there.

@@ -26,7 +26,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -317,6 +319,16 @@ func MainWith(m *testing.M, o Options, env **Env, setup func(context.Context, *E
 		os.Exit(1)
 	}
 	*env = e
+	// An interrupted run still stops the control plane, whose processes would outlive it.
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		if _, ok := <-signals; ok {
+			cancel()
+			e.Stop()
+			os.Exit(130)
+		}
+	}()
 	if setup != nil {
 		if err := setup(ctx, e); err != nil {
 			fmt.Fprintf(os.Stderr, "testenv: setting up the suite: %v\n", err)
@@ -326,6 +338,7 @@ func MainWith(m *testing.M, o Options, env **Env, setup func(context.Context, *E
 		}
 	}
 	code := m.Run()
+	signal.Stop(signals)
 	cancel()
 	e.Stop()
 	os.Exit(code)
