@@ -31,6 +31,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
 	"github.com/spf13/cobra"
 
 	"github.com/fivesafes/fivesafes/internal/audit"
@@ -49,22 +51,52 @@ func newAuditCmd(s streams, _ *kubeFlags) *cobra.Command {
 workspace, dataset extract, output check, review and release. Each entry carries the previous
 entry's hash, so an edited, deleted, inserted or reordered entry is found by verify.
 
+Without --from the commands read the live audit bucket: --storage-endpoint (or
+FIVESAFES_STORAGE_ENDPOINT) names the object store, with read-only credentials in
+FIVESAFES_STORAGE_ACCESS_KEY and FIVESAFES_STORAGE_SECRET_KEY.
+
 Example:
+  fivesafes audit verify
   fivesafes audit verify --from ./audit
-  fivesafes audit log --from ./audit --agreement nic-38002-s3k0v --since 7d
+  fivesafes audit log --agreement nic-38002-s3k0v --since 7d
   fivesafes audit export --from ./audit --agreement nic-38002-s3k0v --request readmissions --out ./bundle`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return cmd.Help()
 		},
 	}
+	f := cmd.PersistentFlags()
+	f.StringVar(&liveAudit.endpoint, "storage-endpoint", os.Getenv("FIVESAFES_STORAGE_ENDPOINT"), "host:port of the object store holding the live audit log (default $FIVESAFES_STORAGE_ENDPOINT).")
+	f.BoolVar(&liveAudit.secure, "storage-secure", false, "Use HTTPS to reach the object store.")
+	f.StringVar(&liveAudit.bucket, "audit-bucket", "fivesafes-audit", "Bucket holding the live audit log.")
 	cmd.AddCommand(newAuditVerifyCmd(s), newAuditLogCmd(s), newAuditExportCmd(s))
 	return cmd
 }
 
-// auditFromRequired is the message for an audit command run without --from.
-const auditFromRequired = "--from is required: the directory holding the audit log (segments/, tail/ and checkpoints/), " +
-	"a JSON-lines file, or an exported bundle"
+// liveAudit locates the live audit log in object storage.
+var liveAudit struct {
+	endpoint, bucket string
+	secure           bool
+}
+
+// liveAuditStore returns the live audit log, read with the credentials in the environment.
+func liveAuditStore() (*audit.ObjectStore, error) {
+	if liveAudit.endpoint == "" {
+		return nil, errors.New(auditFromRequired)
+	}
+	mc, err := minio.New(liveAudit.endpoint, &minio.Options{
+		Creds:  credentials.NewStaticV4(os.Getenv("FIVESAFES_STORAGE_ACCESS_KEY"), os.Getenv("FIVESAFES_STORAGE_SECRET_KEY"), ""),
+		Secure: liveAudit.secure,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("configuring the object storage client: %w", err)
+	}
+	return audit.NewObjectStore(mc, liveAudit.bucket, audit.ObjectStoreOptions{})
+}
+
+// auditFromRequired is the message for an audit command with no log to read.
+const auditFromRequired = "no audit log named: give --storage-endpoint (or FIVESAFES_STORAGE_ENDPOINT) for the live log, " +
+	"or --from with the directory holding a copy (segments/, tail/ and checkpoints/), a JSON-lines file, or an exported bundle"
 
 // auditVerifyReport is the JSON form of `audit verify`.
 type auditVerifyReport struct {
@@ -102,10 +134,13 @@ Example:
 			if format != "text" && format != "json" {
 				return usageError("unknown --format %q: use text or json", format)
 			}
+			var rep auditVerifyReport
+			var err error
 			if from == "" {
-				return usageError(auditFromRequired)
+				rep, err = verifyLiveAudit(cmd.Context())
+			} else {
+				rep, err = verifyAuditFrom(cmd.Context(), from)
 			}
-			rep, err := verifyAuditFrom(cmd.Context(), from)
 			if err != nil {
 				return usageError("%w", err)
 			}
@@ -127,6 +162,19 @@ Example:
 	cmd.Flags().StringVar(&from, "from", "", "Audit log to verify: a store directory, a JSON-lines file or an exported bundle.")
 	cmd.Flags().StringVar(&format, "format", "text", "Output format: text or json.")
 	return cmd
+}
+
+// verifyLiveAudit verifies the live audit log in object storage.
+func verifyLiveAudit(ctx context.Context) (auditVerifyReport, error) {
+	rep := auditVerifyReport{From: liveAudit.bucket, Layout: "bucket"}
+	store, err := liveAuditStore()
+	if err != nil {
+		return rep, err
+	}
+	if rep.Result, err = audit.VerifyStore(ctx, store); err != nil {
+		return rep, fmt.Errorf("verifying the audit bucket %s: %w", liveAudit.bucket, err)
+	}
+	return rep, nil
 }
 
 // verifyAuditFrom verifies the log at from: a bundle, a store directory or a JSON-lines file.
@@ -257,9 +305,6 @@ Example:
 			if filter.since, err = parseSince(since, auditNow()); err != nil {
 				return usageError("%w", err)
 			}
-			if from == "" {
-				return usageError(auditFromRequired)
-			}
 			entries, err := auditEntriesFrom(cmd.Context(), from)
 			if err != nil {
 				return usageError("%w", err)
@@ -291,6 +336,13 @@ func auditActionList() string {
 // auditEntriesFrom returns the entries of the log at from: a store directory, an exported bundle
 // or a JSON-lines file.
 func auditEntriesFrom(ctx context.Context, from string) (iter.Seq2[audit.Entry, error], error) {
+	if from == "" {
+		store, err := liveAuditStore()
+		if err != nil {
+			return nil, err
+		}
+		return audit.Entries(ctx, store), nil
+	}
 	info, err := os.Stat(from)
 	if err != nil {
 		return nil, fmt.Errorf("reading --from: %w", err)
@@ -393,11 +445,15 @@ Example:
   fivesafes audit export --from ./audit --agreement nic-38002-s3k0v --request readmissions --out ./readmissions-audit`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			switch {
-			case from == "":
-				return usageError(auditFromRequired)
-			case agreementName == "" || request == "" || out == "":
+			if agreementName == "" || request == "" || out == "" {
 				return usageError("--agreement, --request and --out are required")
+			}
+			if from == "" {
+				store, err := liveAuditStore()
+				if err != nil {
+					return usageError("%w", err)
+				}
+				return runAuditExport(cmd.Context(), s, store, agreementName, request, out)
 			}
 			info, err := os.Stat(from)
 			if err != nil {

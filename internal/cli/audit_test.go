@@ -290,7 +290,7 @@ func TestAuditVerifyUsageErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"no --from", []string{"audit", "verify"}, "--from is required"},
+		{"no --from", []string{"audit", "verify"}, "no audit log named"},
 		{"missing path", []string{"audit", "verify", "--from", filepath.Join(t.TempDir(), "missing")}, "no such file or directory"},
 		{"unknown format", []string{"audit", "verify", "--from", t.TempDir(), "--format", "yaml"}, `unknown --format "yaml"`},
 		{"argument", []string{"audit", "verify", "somewhere"}, "unknown command"},

@@ -53,7 +53,7 @@ func TestMain(m *testing.M) {
 		// process starts the environment once for the tests.
 		os.Exit(m.Run())
 	}
-	testenv.MainWith(m, testenv.Options{}, &env, func(_ context.Context, e *testenv.Env) error {
+	testenv.MainWith(m, testenv.Options{MinIO: true}, &env, func(_ context.Context, e *testenv.Env) error {
 		var err error
 		kubeconfig, err = e.WriteKubeconfig("admin", "admin", "system:masters")
 		return err
