@@ -41,8 +41,8 @@ var sampleData = []struct {
 	{"opt-outs/2026-11-01.csv", synth.Options{Dataset: synth.OptOuts, Rows: synth.OptedOutBelow(38002, 8000), Seed: 38002, Population: 8000}},
 }
 
-// seedCatalogue writes the synthetic sample data into the catalogue bucket unless it is there.
-func seedCatalogue(ctx context.Context, env *testenv.Env) error {
+// SeedCatalogue writes the synthetic sample data into the catalogue bucket unless it is there.
+func SeedCatalogue(ctx context.Context, env *testenv.Env) error {
 	mc, err := env.MinIOClient()
 	if err != nil {
 		return err

@@ -102,7 +102,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 
 	fmt.Fprintln(o.Out, "==> Loading the sample catalogue and synthetic data into MinIO")
-	if err := seedCatalogue(ctx, env); err != nil {
+	if err := SeedCatalogue(ctx, env); err != nil {
 		return err
 	}
 

@@ -1,0 +1,162 @@
+//go:build e2e
+
+/*
+Copyright 2026 The Fivesafes Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package e2e runs whole user journeys on the local stack — the real API server, etcd,
+// kube-controller-manager, MinIO, Vault and manager — through the fivesafes command line, as the
+// people in each role would. Run with `make test-e2e`.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/fivesafes/fivesafes/internal/cli"
+	"github.com/fivesafes/fivesafes/internal/devstack"
+	"github.com/fivesafes/fivesafes/internal/manifest"
+	"github.com/fivesafes/fivesafes/internal/testenv"
+)
+
+var env *testenv.Env
+
+func TestMain(m *testing.M) {
+	testenv.MainWith(m, testenv.Options{Webhooks: true, UserRoles: true, ControllerManager: true, MinIO: true, Vault: true}, &env,
+		func(ctx context.Context, e *testenv.Env) error {
+			if err := e.StartManager(ctx, e.ManagerOptions()); err != nil {
+				return err
+			}
+			return devstack.SeedCatalogue(ctx, e)
+		})
+}
+
+func fivesafes(t *testing.T, want int, args ...string) string {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	if code := cli.Execute(args, strings.NewReader(""), &out, &errOut); code != want {
+		t.Fatalf("fivesafes %s: exit %d, want %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, want, out.String(), errOut.String())
+	}
+	return out.String()
+}
+
+func kubeconfig(t *testing.T, file, user string, groups ...string) string {
+	t.Helper()
+	path, err := env.WriteKubeconfig(file, user, groups...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// A committee validates, applies and approves the sample agreement; the platform builds its
+// workspace; a researcher works in it; an auditor verifies the record and the register shows it.
+func TestCommitteeToWorkspaceJourney(t *testing.T) {
+	ctx := context.Background()
+	samples := filepath.Join("..", "..", "config", "samples")
+	agreementFile := filepath.Join(samples, "fivesafes_v1alpha1_dataaccessagreement.yaml")
+	const name = "nic-38002-s3k0v"
+
+	// Write and validate, offline.
+	fivesafes(t, cli.ExitOK, "agreement", "validate", agreementFile, "--catalogue", samples, "--format", "json")
+	digest := strings.TrimSpace(fivesafes(t, cli.ExitOK, "agreement", "digest", agreementFile))
+
+	// Apply, as the platform team would with kubectl apply -f config/samples/.
+	objs, err := manifest.ReadDir(samples)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := manifest.Apply(ctx, env.Client, "e2e", objs); err != nil {
+		t.Fatal(err)
+	}
+
+	// Two committee members approve from their own logins.
+	for _, who := range []string{"alice", "bob"} {
+		kc := kubeconfig(t, "committee-"+who, who+"@committee.example.org", "fivesafes:committee")
+		out := fivesafes(t, cli.ExitOK, "agreement", "approve", name, "--comment", "Approved at the November meeting", "--kubeconfig", kc)
+		if !strings.Contains(out, digest) {
+			t.Fatalf("approve did not name the digest %s: %s", digest, out)
+		}
+	}
+	admin := env.KubeconfigPath
+	var status struct {
+		Phase      string `json:"phase"`
+		Conditions []struct{ Type, Status string }
+	}
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		if err := json.Unmarshal([]byte(fivesafes(t, cli.ExitOK, "agreement", "status", name, "--format", "json", "--kubeconfig", admin)), &status); err != nil {
+			t.Fatal(err)
+		}
+		ready := false
+		for _, c := range status.Conditions {
+			ready = ready || (c.Type == "Ready" && c.Status == "True")
+		}
+		if status.Phase == "Active" && ready {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the agreement did not become Active and Ready: %+v", status)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+
+	// The researcher reads their storage credentials and writes an output.
+	researcher, err := env.ClientAs("amara.okafor@cpccg.example.nhs.uk", "fivesafes:researchers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := &corev1.Secret{}
+	if err := researcher.Get(ctx, client.ObjectKey{Namespace: "ws-" + name, Name: "storage-credentials"}, secret); err != nil {
+		t.Fatalf("the researcher cannot read their storage credentials: %v", err)
+	}
+	s3, err := minio.New(string(secret.Data["S3_ENDPOINT"]), &minio.Options{Creds: credentials.NewStaticV4(string(secret.Data["AWS_ACCESS_KEY_ID"]), string(secret.Data["AWS_SECRET_ACCESS_KEY"]), "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	table := []byte("provider,admissions\nRGT,120\nRGN,85\n")
+	if _, err := s3.PutObject(ctx, string(secret.Data["S3_BUCKET"]), "outputs/admissions.csv", bytes.NewReader(table), int64(len(table)), minio.PutObjectOptions{}); err != nil {
+		t.Fatalf("writing an output: %v", err)
+	}
+
+	// The auditor verifies the live log and finds the activation.
+	t.Setenv("FIVESAFES_STORAGE_ACCESS_KEY", env.MinIO.RootUser)
+	t.Setenv("FIVESAFES_STORAGE_SECRET_KEY", env.MinIO.RootPassword)
+	fivesafes(t, cli.ExitOK, "audit", "verify", "--storage-endpoint", env.MinIO.Endpoint)
+	log := fivesafes(t, cli.ExitOK, "audit", "log", "--storage-endpoint", env.MinIO.Endpoint, "--agreement", name, "--format", "json")
+	for _, want := range []string{`"agreement.validate"`, `"agreement.approve"`, `"phase.change"`, `"Active"`, `"workspace.provision"`} {
+		if !strings.Contains(log, want) {
+			t.Errorf("the audit log for %s has no %s", name, want)
+		}
+	}
+
+	// The public register lists the agreement and raises the opt-out flag.
+	reg := fivesafes(t, cli.ExitOK, "register", "--format", "json", "--kubeconfig", admin)
+	for _, want := range []string{"NIC-38002-S3K0V", "NHS Cambridgeshire and Peterborough CCG", "opt-outs-not-applied"} {
+		if !strings.Contains(reg, want) {
+			t.Errorf("the register does not show %q", want)
+		}
+	}
+}
