@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -161,4 +162,69 @@ func TestObjectStoreUnavailable(t *testing.T) {
 	if _, err := audit.Open(cctx, s, audit.Options{}); !errors.Is(err, audit.ErrUnavailable) {
 		t.Fatalf("opening a log on an unreachable store: %v, want ErrUnavailable", err)
 	}
+}
+
+// BenchmarkAppendObjectStore measures Append latency (p50, p99) on MinIO with object lock, against
+// a bare conditional Put of an object of the same size to the same bucket, in the same run.
+func BenchmarkAppendObjectStore(b *testing.B) {
+	ctx := context.Background()
+	mc, err := env.MinIOClient()
+	if err != nil {
+		b.Fatal(err)
+	}
+	bucket := fmt.Sprintf("audit-bench-%d", time.Now().UnixNano())
+	if err := audit.EnsureAuditBucket(ctx, mc, bucket, audit.RetentionCompliance); err != nil {
+		b.Fatal(err)
+	}
+	base, err := audit.NewObjectStore(mc, bucket, audit.ObjectStoreOptions{Prefix: "base/"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := audit.NewObjectStore(mc, bucket, audit.ObjectStoreOptions{Prefix: "log/", RetentionMode: audit.RetentionCompliance, RetentionPeriod: time.Hour})
+	if err != nil {
+		b.Fatal(err)
+	}
+	l, err := audit.Open(ctx, s, audit.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	in := audit.EntryInput{
+		Actor: "controller:dataaccessagreement", Action: audit.ActionPhaseChange,
+		Object:   audit.ObjectRef{Kind: "DataAccessAgreement", Name: "nic-38002-s3k0v"},
+		Decision: "Active",
+		Details:  map[string]any{"specDigest": "sha256:" + strings.Repeat("a", 64), "approvals": 2},
+	}
+	probe, err := l.Append(ctx, in)
+	if err != nil {
+		b.Fatal(err)
+	}
+	line, _ := probe.MarshalJSON()
+	payload := append(line, '\n')
+	puts := make([]time.Duration, b.N)
+	appends := make([]time.Duration, b.N)
+	b.ResetTimer()
+	for i := range b.N {
+		start := time.Now()
+		if err := base.Put(ctx, audit.TailName(int64(i+1)), payload); err != nil {
+			b.Fatal(err)
+		}
+		puts[i] = time.Since(start)
+		start = time.Now()
+		if _, err := l.Append(ctx, in); err != nil {
+			b.Fatal(err)
+		}
+		appends[i] = time.Since(start)
+	}
+	b.StopTimer()
+	pct := func(d []time.Duration, p float64) time.Duration {
+		s := slices.Clone(d)
+		slices.Sort(s)
+		return s[min(len(s)-1, int(float64(len(s))*p))]
+	}
+	p50, p99, b50 := pct(appends, 0.50), pct(appends, 0.99), pct(puts, 0.50)
+	b.ReportMetric(float64(p50.Microseconds()), "p50-µs")
+	b.ReportMetric(float64(p99.Microseconds()), "p99-µs")
+	b.ReportMetric(float64(b50.Microseconds()), "put-p50-µs")
+	b.ReportMetric(float64(p50)/float64(b50), "p50/put")
+	b.ReportMetric(float64(p99)/float64(b50), "p99/put")
 }
