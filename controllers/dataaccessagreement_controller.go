@@ -52,6 +52,8 @@ type AgreementSettings struct {
 	ExpiryWarning time.Duration
 	// RetentionDays is how long a suspended workspace's data is kept before destruction.
 	RetentionDays int32
+	// OptOutList is the OptOutList applied to datasets whose opt-outs are Honoured.
+	OptOutList string
 }
 
 // DataAccessAgreementReconciler computes an agreement's digest, validity against the governance
@@ -85,6 +87,7 @@ type agreementScope struct {
 // +kubebuilder:rbac:groups=fivesafes.io,resources=agreementapprovals,verbs=get;list;watch
 // +kubebuilder:rbac:groups=fivesafes.io,resources=datasets,verbs=get;list;watch
 // +kubebuilder:rbac:groups=fivesafes.io,resources=workspaces,verbs=get;list;watch;create;update;patch
+// +kubebuilder:rbac:groups=fivesafes.io,resources=datasetextracts,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile brings one agreement's status and workspace in line with its spec, its approvals
@@ -110,6 +113,7 @@ func (r *DataAccessAgreementReconciler) Reconcile(ctx context.Context, req ctrl.
 		r.recordPhaseChange,
 		r.announceExpiry,
 		r.reconcileWorkspace,
+		r.reconcileExtracts,
 	}
 	for _, step := range steps {
 		res, err := step(ctx, s)

@@ -345,6 +345,52 @@ func (r *DataAccessAgreementReconciler) reconcileWorkspace(ctx context.Context, 
 	return ctrl.Result{}, nil
 }
 
+// reconcileExtracts asks for one DatasetExtract per approved dataset in the workspace namespace
+// once the workspace is ready, and removes those for datasets no longer approved. The extracts
+// belong to the workspace, so they go with it.
+func (r *DataAccessAgreementReconciler) reconcileExtracts(ctx context.Context, s *agreementScope) (ctrl.Result, error) {
+	if s.daa.Status.Phase != fivesafesv1alpha1.AgreementActive || s.workspace == nil ||
+		!meta.IsStatusConditionTrue(s.workspace.Status.Conditions, fivesafesv1alpha1.ConditionReady) {
+		return ctrl.Result{}, nil
+	}
+	ns := WorkspaceNamespace(s.daa.Name)
+	wanted := map[string]bool{}
+	for _, d := range s.daa.Spec.Datasets {
+		wanted[d.Name] = true
+		dx := &fivesafesv1alpha1.DatasetExtract{ObjectMeta: metav1.ObjectMeta{Name: d.Name, Namespace: ns}}
+		if _, err := controllerutil.CreateOrUpdate(ctx, r.Client, dx, func() error {
+			dx.Labels = mergeLabels(dx.Labels, map[string]string{LabelWorkspace: s.workspace.Name, LabelManagedBy: managedBy})
+			dx.Spec.Agreement = s.daa.Name
+			dx.Spec.Dataset = d.Name
+			dx.Spec.Columns = d.Columns
+			dx.Spec.OptOuts = d.OptOuts
+			dx.Spec.OptOutJustification = d.OptOutJustification
+			dx.Spec.OptOutList = ""
+			if d.OptOuts == fivesafesv1alpha1.OptOutsHonoured {
+				dx.Spec.OptOutList = r.Settings.OptOutList
+			}
+			if dx.Spec.PseudonymMode == "" {
+				dx.Spec.PseudonymMode = fivesafesv1alpha1.PseudonymEnvelope
+			}
+			return controllerutil.SetControllerReference(s.workspace, dx, r.Scheme)
+		}); err != nil {
+			return ctrl.Result{}, fmt.Errorf("ensuring extract of %s: %w", d.Name, err)
+		}
+	}
+	var existing fivesafesv1alpha1.DatasetExtractList
+	if err := r.List(ctx, &existing, client.InNamespace(ns), client.MatchingLabels{LabelWorkspace: s.workspace.Name}); err != nil {
+		return ctrl.Result{}, fmt.Errorf("listing extracts: %w", err)
+	}
+	for i := range existing.Items {
+		if dx := &existing.Items[i]; !wanted[dx.Name] {
+			if err := r.Delete(ctx, dx); err != nil && !apierrors.IsNotFound(err) {
+				return ctrl.Result{}, fmt.Errorf("removing extract of %s, no longer approved: %w", dx.Name, err)
+			}
+		}
+	}
+	return ctrl.Result{}, nil
+}
+
 // desiredWorkspaceSpec writes what the agreement asks of its workspace into spec.
 func desiredWorkspaceSpec(spec *fivesafesv1alpha1.WorkspaceSpec, daa *fivesafesv1alpha1.DataAccessAgreement, active bool, retentionDays int32) {
 	spec.Agreement = daa.Name

@@ -209,6 +209,29 @@ func TestWorkspaceIsolation(t *testing.T) {
 		}
 	}
 
+	// One extract is asked for per approved dataset, with the agreement's opt-out handling.
+	var extracts fivesafesv1alpha1.DatasetExtractList
+	err = wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		return env.Client.List(ctx, &extracts, client.InNamespace(ns)) == nil && len(extracts.Items) == 2, nil
+	})
+	if err != nil {
+		t.Fatalf("extracts in the workspace: %+v", extracts.Items)
+	}
+	for _, dx := range extracts.Items {
+		switch dx.Spec.Dataset {
+		case "hes-apc":
+			if dx.Spec.OptOuts != fivesafesv1alpha1.OptOutsHonoured || dx.Spec.OptOutList != "national-data-opt-out" {
+				t.Errorf("hes-apc extract: %+v", dx.Spec)
+			}
+		case "asc-cld":
+			if dx.Spec.OptOuts != fivesafesv1alpha1.OptOutsNotApplied || dx.Spec.OptOutJustification == "" || dx.Spec.OptOutList != "" {
+				t.Errorf("asc-cld extract: %+v", dx.Spec)
+			}
+		default:
+			t.Errorf("unexpected extract %s", dx.Name)
+		}
+	}
+
 	// RBAC: the researcher works in their namespace only.
 	checks := []struct {
 		verb, group, resource, namespace, name string

@@ -79,6 +79,8 @@ type Options struct {
 	ExpiryWarning time.Duration
 	// RetentionDays is how long a suspended workspace's data is kept before it is destroyed.
 	RetentionDays int
+	// OptOutList is the OptOutList applied to datasets whose opt-outs are Honoured.
+	OptOutList string
 	// PolicyConfigMap names a ConfigMap (in the leader election namespace) of Rego overrides.
 	PolicyConfigMap string
 	// Governance are the platform's settings for the agreement policy.
@@ -133,6 +135,7 @@ func DefaultOptions() Options {
 		Quorum:                  2,
 		ExpiryWarning:           30 * 24 * time.Hour,
 		RetentionDays:           30,
+		OptOutList:              "national-data-opt-out",
 		Governance:              agreement.DefaultParams(),
 		Storage: StorageOptions{
 			AccessKey: os.Getenv("FIVESAFES_STORAGE_ACCESS_KEY"),
@@ -163,6 +166,7 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.IntVar(&o.Quorum, "quorum", o.Quorum, "Distinct committee approvals an agreement needs.")
 	fs.DurationVar(&o.ExpiryWarning, "expiry-warning", o.ExpiryWarning, "How long before its end an agreement reports ExpiringSoon.")
 	fs.IntVar(&o.RetentionDays, "retention-days", o.RetentionDays, "Days a suspended workspace's data is kept before it is destroyed (0 destroys at once).")
+	fs.StringVar(&o.OptOutList, "opt-out-list", o.OptOutList, "OptOutList applied to datasets whose opt-outs are Honoured.")
 	fs.StringVar(&o.PolicyConfigMap, "policy-configmap", o.PolicyConfigMap, "ConfigMap in the leader election namespace whose .rego keys override or add policy modules.")
 	g := &o.Governance
 	fs.Func("minimum-cell-count-floor", fmt.Sprintf("Smallest outputRules.minimumCellCount an agreement may set (default %d).", g.MinimumCellCountFloor), int32Flag(&g.MinimumCellCountFloor))
@@ -409,6 +413,7 @@ func Setup(mgr ctrl.Manager, o Options) error {
 			Quorum:         o.Quorum,
 			ExpiryWarning:  o.ExpiryWarning,
 			RetentionDays:  int32(o.RetentionDays), //nolint:gosec // validated as a small non-negative number of days
+			OptOutList:     o.OptOutList,
 		},
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the agreement controller: %w", err)
