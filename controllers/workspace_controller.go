@@ -31,9 +31,12 @@ import (
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	fivesafesv1alpha1 "github.com/fivesafes/fivesafes/api/v1alpha1"
 )
@@ -176,17 +179,23 @@ func (r *WorkspaceReconciler) patchWorkspaceStatus(ctx context.Context, s *works
 	return nil
 }
 
+// changedByOthers passes updates and deletions of a workspace's parts, so that drift is put
+// right, but not their creation: the controller made them itself in the loop that is running.
+var changedByOthers = builder.WithPredicates(predicate.Funcs{
+	CreateFunc: func(event.CreateEvent) bool { return false },
+})
+
 // SetupWithManager registers the controller and its watches.
 func (r *WorkspaceReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&fivesafesv1alpha1.Workspace{}).
-		Owns(&corev1.Namespace{}).
-		Owns(&networkingv1.NetworkPolicy{}).
-		Owns(&corev1.ResourceQuota{}).
-		Owns(&corev1.LimitRange{}).
-		Owns(&corev1.Secret{}).
-		Owns(&rbacv1.RoleBinding{}).
-		Owns(&admissionregistrationv1.ValidatingAdmissionPolicyBinding{}).
+		Owns(&corev1.Namespace{}, changedByOthers).
+		Owns(&networkingv1.NetworkPolicy{}, changedByOthers).
+		Owns(&corev1.ResourceQuota{}, changedByOthers).
+		Owns(&corev1.LimitRange{}, changedByOthers).
+		Owns(&corev1.Secret{}, changedByOthers).
+		Owns(&rbacv1.RoleBinding{}, changedByOthers).
+		Owns(&admissionregistrationv1.ValidatingAdmissionPolicyBinding{}, changedByOthers).
 		Named("workspace").
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Concurrency, 1)}).
 		Complete(r)

@@ -161,6 +161,21 @@ func TestWorkspaceIsolation(t *testing.T) {
 	if err := put(mine, other.Status.Bucket, "scratch/x.csv"); !accessDenied(err) {
 		t.Fatalf("writing another workspace's bucket: %v, want AccessDenied", err)
 	}
+	admin, err := env.MinIOClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.MakeBucket(ctx, "fivesafes-egress", minio.MakeBucketOptions{}); err != nil && minio.ToErrorResponse(err).Code != "BucketAlreadyOwnedByYou" {
+		t.Fatal(err)
+	}
+	if err := put(mine, "fivesafes-egress", "releases/forged/table.csv"); !accessDenied(err) {
+		t.Fatalf("writing the egress bucket: %v, want AccessDenied", err)
+	}
+	if _, err := mine.GetObject(ctx, "fivesafes-egress", "releases/x", minio.GetObjectOptions{}); err == nil {
+		if _, err := mine.StatObject(ctx, "fivesafes-egress", "releases/x", minio.StatObjectOptions{}); !accessDenied(err) {
+			t.Fatalf("reading the egress bucket: %v, want AccessDenied", err)
+		}
+	}
 	listing := mine.ListObjects(ctx, "fivesafes-audit", minio.ListObjectsOptions{Recursive: true})
 	if first := <-listing; !accessDenied(first.Err) {
 		t.Fatalf("listing the audit bucket: %v, want AccessDenied", first.Err)
