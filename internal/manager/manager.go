@@ -73,6 +73,8 @@ type Options struct {
 
 	// CommitteeGroup is the group whose members' agreement approvals count.
 	CommitteeGroup string
+	// CheckersGroup is the group whose members may review outputs.
+	CheckersGroup string
 	// Quorum is how many distinct committee members must approve an agreement.
 	Quorum int
 	// ExpiryWarning is how long before its end an agreement reports ExpiringSoon.
@@ -132,6 +134,7 @@ func DefaultOptions() Options {
 		EnableWebhooks:          true,
 		Concurrency:             4,
 		CommitteeGroup:          "fivesafes:committee",
+		CheckersGroup:           "fivesafes:output-checkers",
 		Quorum:                  2,
 		ExpiryWarning:           30 * 24 * time.Hour,
 		RetentionDays:           30,
@@ -163,6 +166,7 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&o.EnableHTTP2, "enable-http2", o.EnableHTTP2, "Allow HTTP/2 on the metrics and webhook servers (off by default: CVE-2023-44487).")
 	fs.StringVar(&o.CommitteeGroup, "committee-group", o.CommitteeGroup, "Group whose members' approvals of agreements count.")
 	fs.IntVar(&o.Concurrency, "max-concurrent-reconciles", o.Concurrency, "How many objects of one kind are reconciled at once.")
+	fs.StringVar(&o.CheckersGroup, "checkers-group", o.CheckersGroup, "Group whose members may review outputs.")
 	fs.IntVar(&o.Quorum, "quorum", o.Quorum, "Distinct committee approvals an agreement needs.")
 	fs.DurationVar(&o.ExpiryWarning, "expiry-warning", o.ExpiryWarning, "How long before its end an agreement reports ExpiringSoon.")
 	fs.IntVar(&o.RetentionDays, "retention-days", o.RetentionDays, "Days a suspended workspace's data is kept before it is destroyed (0 destroys at once).")
@@ -284,8 +288,10 @@ func (o Options) Validate() error {
 		return errors.New("--max-concurrent-reconciles must be at least 1")
 	case o.Quorum < 1:
 		return errors.New("--quorum must be at least 1")
-	case o.CommitteeGroup == "":
-		return errors.New("--committee-group must name a group")
+	case o.CommitteeGroup == "" || o.CheckersGroup == "":
+		return errors.New("--committee-group and --checkers-group must name groups")
+	case o.CommitteeGroup == o.CheckersGroup:
+		return errors.New("--committee-group and --checkers-group must differ: approving data and checking outputs are separate duties")
 	case o.RetentionDays < 0:
 		return errors.New("--retention-days cannot be negative")
 	case o.Storage.Endpoint == "":
@@ -448,7 +454,7 @@ func Setup(mgr ctrl.Manager, o Options) error {
 		return fmt.Errorf("setting up the opt-out list controller: %w", err)
 	}
 	if o.EnableWebhooks {
-		webhooks.Register(mgr, webhooks.Options{CommitteeGroup: o.CommitteeGroup, Validator: policies})
+		webhooks.Register(mgr, webhooks.Options{CommitteeGroup: o.CommitteeGroup, CheckersGroup: o.CheckersGroup, Validator: policies})
 	}
 	return nil
 }

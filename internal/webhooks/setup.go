@@ -25,6 +25,7 @@ import (
 // Options configure the webhooks.
 type Options struct {
 	CommitteeGroup string
+	CheckersGroup  string
 	Validator      AgreementValidator
 }
 
@@ -39,4 +40,5 @@ func Register(mgr ctrl.Manager, o Options) {
 	srv.Register("/stamp-outputreview", &webhook.Admission{Handler: Stamp{Field: "reviewer"}})
 	srv.Register("/validate-dataaccessagreement", &webhook.Admission{Handler: &Agreements{Reader: reader, Decoder: dec, Validator: o.Validator}})
 	srv.Register("/validate-agreementapproval", &webhook.Admission{Handler: &Approvals{Reader: reader, Decoder: dec, CommitteeGroup: o.CommitteeGroup}})
+	srv.Register("/validate-outputreview", &webhook.Admission{Handler: &Reviews{Reader: reader, Decoder: dec, CheckersGroup: o.CheckersGroup}})
 }
