@@ -37,6 +37,8 @@ func TestMain(m *testing.M) {
 		func(ctx context.Context, e *testenv.Env) error {
 			o := e.ManagerOptions()
 			o.Clock = clock
+			// The extract tests drive that reconciler themselves, with a harness audit log.
+			o.WithoutExtractor = true
 			return e.StartManager(ctx, o)
 		})
 }

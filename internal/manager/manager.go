@@ -90,6 +90,9 @@ type Options struct {
 
 	// Concurrency is how many objects of one kind are reconciled at once.
 	Concurrency int
+	// WithoutExtractor leaves the DatasetExtract controller out, for test suites that drive that
+	// reconciler themselves. Not a flag.
+	WithoutExtractor bool
 	// Clock tells the controllers the time; nil means the real clock. Tests inject a fake one.
 	Clock clock.PassiveClock
 
@@ -452,6 +455,23 @@ func Setup(mgr ctrl.Manager, o Options) error {
 		Cache:    optOuts,
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the opt-out list controller: %w", err)
+	}
+	if !o.WithoutExtractor {
+		if err := (&controllers.DatasetExtractReconciler{
+			Client:          mgr.GetClient(),
+			Scheme:          mgr.GetScheme(),
+			Recorder:        mgr.GetEventRecorder("fivesafes-datasetextract"),
+			Clock:           o.clock(),
+			Store:           s3,
+			Vault:           vaultClient,
+			TransitMount:    o.Vault.TransitPath,
+			SystemNamespace: o.LeaderElectionNamespace,
+			OptOuts:         optOuts,
+			Audit:           auditLog,
+			Concurrency:     o.Concurrency,
+		}).SetupWithManager(mgr); err != nil {
+			return fmt.Errorf("setting up the dataset extract controller: %w", err)
+		}
 	}
 	if o.EnableWebhooks {
 		webhooks.Register(mgr, webhooks.Options{CommitteeGroup: o.CommitteeGroup, CheckersGroup: o.CheckersGroup, Validator: policies})

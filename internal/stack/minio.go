@@ -74,7 +74,8 @@ func StartMinIO(ctx context.Context, o MinIOOptions) (*MinIO, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := waitHTTP(ctx, p, "http://"+endpoint+"/minio/health/live", 60*time.Second, 200); err != nil {
+	// Ready, not just live: a live server may still answer "Server not initialized yet".
+	if err := waitHTTP(ctx, p, "http://"+endpoint+"/minio/health/ready", 60*time.Second, 200); err != nil {
 		_ = p.Stop(5 * time.Second)
 		return nil, fmt.Errorf("starting minio: %w", err)
 	}

@@ -25,6 +25,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -35,6 +36,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	fivesafesv1alpha1 "github.com/fivesafes/fivesafes/api/v1alpha1"
 	"github.com/fivesafes/fivesafes/internal/cli"
 	"github.com/fivesafes/fivesafes/internal/devstack"
 	"github.com/fivesafes/fivesafes/internal/manifest"
@@ -141,12 +143,52 @@ func TestCommitteeToWorkspaceJourney(t *testing.T) {
 		t.Fatalf("writing an output: %v", err)
 	}
 
+	// The approved datasets are copied into the workspace, minimised and pseudonymised, with
+	// opt-outs applied where the agreement honours them.
+	extracts := map[string]*fivesafesv1alpha1.DatasetExtract{}
+	deadline = time.Now().Add(120 * time.Second)
+	for len(extracts) < 2 {
+		var list fivesafesv1alpha1.DatasetExtractList
+		if err := researcher.List(ctx, &list, client.InNamespace("ws-"+name)); err != nil {
+			t.Fatalf("the researcher cannot list the extracts: %v", err)
+		}
+		for i := range list.Items {
+			if dx := &list.Items[i]; dx.Status.Phase == fivesafesv1alpha1.ExtractSucceeded {
+				extracts[dx.Spec.Dataset] = dx
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the extracts did not complete: %+v", list.Items)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	hes, asc := extracts["hes-apc"], extracts["asc-cld"]
+	if hes.Status.Rows.Written == 0 || hes.Status.Rows.OptedOut == 0 || hes.Status.OptOutSnapshotDigest == "" {
+		t.Errorf("hes-apc (opt-outs honoured) copy: %+v", hes.Status.Rows)
+	}
+	if asc.Status.Rows.Written == 0 || asc.Status.Rows.OptedOut != 0 {
+		t.Errorf("asc-cld (opt-outs not applied) copy: %+v", asc.Status.Rows)
+	}
+	if r := hes.Status.Rows; r.Read != r.Written+r.OptedOut+r.Malformed {
+		t.Errorf("hes-apc rows do not add up: %+v", r)
+	}
+	obj, err := s3.GetObject(ctx, string(secret.Data["S3_BUCKET"]), hes.Status.Objects[0].Path, minio.GetObjectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := make([]byte, 512)
+	n, _ := io.ReadFull(obj, head)
+	header := strings.SplitN(string(head[:n]), "\n", 2)[0]
+	if header != "nhs_number,sex,admission_date,discharge_date,primary_diagnosis,procedure,lsoa,provider_code" {
+		t.Errorf("the researcher's copy of hes-apc has header %q: only approved columns, in order", header)
+	}
+
 	// The auditor verifies the live log and finds the activation.
 	t.Setenv("FIVESAFES_STORAGE_ACCESS_KEY", env.MinIO.RootUser)
 	t.Setenv("FIVESAFES_STORAGE_SECRET_KEY", env.MinIO.RootPassword)
 	fivesafes(t, cli.ExitOK, "audit", "verify", "--storage-endpoint", env.MinIO.Endpoint)
 	log := fivesafes(t, cli.ExitOK, "audit", "log", "--storage-endpoint", env.MinIO.Endpoint, "--agreement", name, "--format", "json")
-	for _, want := range []string{`"agreement.validate"`, `"agreement.approve"`, `"phase.change"`, `"Active"`, `"workspace.provision"`} {
+	for _, want := range []string{`"agreement.validate"`, `"agreement.approve"`, `"phase.change"`, `"Active"`, `"workspace.provision"`, `"dataset.extract"`} {
 		if !strings.Contains(log, want) {
 			t.Errorf("the audit log for %s has no %s", name, want)
 		}
