@@ -37,6 +37,7 @@ import (
 	"github.com/fivesafes/fivesafes/internal/audit"
 	"github.com/fivesafes/fivesafes/internal/extract"
 	"github.com/fivesafes/fivesafes/internal/extractjob"
+	"github.com/fivesafes/fivesafes/internal/metrics"
 	"github.com/fivesafes/fivesafes/internal/pseudonym"
 )
 
@@ -315,6 +316,7 @@ func (r *DatasetExtractReconciler) makeCopy(ctx context.Context, s *extractScope
 	log := ctrl.LoggerFrom(ctx)
 	log.Info("Copying dataset", "dataset", s.want.Dataset, "objects", len(s.source.Objects), "bytes", s.source.Bytes(), "because", strings.Join(s.needed, "; "))
 	var auditErr error
+	started := time.Now()
 	m, err := extractjob.Run(ctx, extractjob.Input{
 		Store:         r.Store,
 		Provenance:    s.want,
@@ -332,6 +334,11 @@ func (r *DatasetExtractReconciler) makeCopy(ctx context.Context, s *extractScope
 			return auditErr
 		},
 	})
+	failed := auditErr
+	if err != nil && !errors.Is(err, extractjob.ErrPrune) {
+		failed = err
+	}
+	metrics.ObserveExtract(s.dx.Spec.Dataset, m.Rows, time.Since(started), failed)
 	switch {
 	case auditErr != nil:
 		return s.copyFailed(ReasonExtractAuditUnavailable, "recording the copy in the audit log", auditErr)

@@ -26,6 +26,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/fivesafes/fivesafes/internal/audit"
+	"github.com/fivesafes/fivesafes/internal/metrics"
 )
 
 // AuditOptions configure where the audit log lives.
@@ -77,11 +78,19 @@ func (a *auditLog) open(ctx context.Context) (*audit.Log, error) {
 
 // Append records an entry durably.
 func (a *auditLog) Append(ctx context.Context, in audit.EntryInput) (audit.Entry, error) {
+	start := time.Now()
 	l, err := a.open(ctx)
 	if err != nil {
+		metrics.AuditAppendFailures.Inc()
 		return audit.Entry{}, fmt.Errorf("the audit log is unavailable: %w", err)
 	}
-	return l.Append(ctx, in)
+	e, err := l.Append(ctx, in)
+	if err != nil {
+		metrics.AuditAppendFailures.Inc()
+		return e, err
+	}
+	metrics.AuditAppendSeconds.Observe(time.Since(start).Seconds())
+	return e, nil
 }
 
 // Start seals full segments at intervals and once more at shutdown. It runs on the leader.

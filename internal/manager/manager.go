@@ -28,6 +28,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	vaultapi "github.com/hashicorp/vault/api"
@@ -51,6 +52,7 @@ import (
 	"github.com/fivesafes/fivesafes/controllers"
 	"github.com/fivesafes/fivesafes/internal/agreement"
 	"github.com/fivesafes/fivesafes/internal/audit"
+	"github.com/fivesafes/fivesafes/internal/metrics"
 	"github.com/fivesafes/fivesafes/internal/optoutcache"
 	"github.com/fivesafes/fivesafes/internal/pseudonym"
 	"github.com/fivesafes/fivesafes/internal/scheme"
@@ -375,6 +377,9 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) error {
 // +kubebuilder:rbac:groups="",namespace=fivesafes-system,resources=configmaps,verbs=get;list;watch
 // +kubebuilder:rbac:groups=coordination.k8s.io,namespace=fivesafes-system,resources=leases,verbs=get;list;watch;create;update;patch;delete
 
+// registerMetrics registers the Fivesafes metrics once per process: the registry is global.
+var registerMetrics sync.Once
+
 // Setup adds the controllers and webhooks to mgr.
 func Setup(mgr ctrl.Manager, o Options) error {
 	ctx := context.Background()
@@ -386,6 +391,7 @@ func Setup(mgr ctrl.Manager, o Options) error {
 		return fmt.Errorf("configuring the object storage client: %w", err)
 	}
 	auditLog := &auditLog{client: s3, o: o.Audit}
+	registerMetrics.Do(func() { metrics.Register(mgr.GetClient()) })
 	store, err := storage.New(storage.Options{Endpoint: o.Storage.Endpoint, AccessKey: o.Storage.AccessKey, SecretKey: o.Storage.SecretKey, Secure: o.Storage.Secure})
 	if err != nil {
 		return fmt.Errorf("configuring object storage administration: %w", err)

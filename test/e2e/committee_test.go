@@ -35,6 +35,7 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	fivesafesv1alpha1 "github.com/fivesafes/fivesafes/api/v1alpha1"
 	"github.com/fivesafes/fivesafes/internal/cli"
@@ -181,6 +182,28 @@ func TestCommitteeToWorkspaceJourney(t *testing.T) {
 	header := strings.SplitN(string(head[:n]), "\n", 2)[0]
 	if header != "nhs_number,sex,admission_date,discharge_date,primary_diagnosis,procedure,lsoa,provider_code" {
 		t.Errorf("the researcher's copy of hes-apc has header %q: only approved columns, in order", header)
+	}
+
+	// The platform team sees the copies on the manager's /metrics.
+	families, err := crmetrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	written := 0.0
+	for _, f := range families {
+		if f.GetName() != "fivesafes_extract_rows_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "outcome" && l.GetValue() == "written" {
+					written += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	if want := float64(hes.Status.Rows.Written + asc.Status.Rows.Written); written < want {
+		t.Errorf("fivesafes_extract_rows_total{outcome=written} = %v, want at least %v", written, want)
 	}
 
 	// The auditor verifies the live log and finds the activation.

@@ -1,0 +1,149 @@
+/*
+Copyright 2026 The Fivesafes Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package metrics defines the Prometheus metrics Fivesafes exposes on the manager's /metrics
+// endpoint, beside controller-runtime's own. Counts of objects by phase or condition are
+// computed when Prometheus scrapes, from the manager's cache, so they are never stale.
+package metrics
+
+import (
+	"context"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	fivesafesv1alpha1 "github.com/fivesafes/fivesafes/api/v1alpha1"
+)
+
+var (
+	// AuditAppendSeconds is the latency of durable audit appends.
+	AuditAppendSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "fivesafes_audit_append_duration_seconds",
+		Help:    "Time to append an entry to the audit log durably.",
+		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+	})
+	// AuditAppendFailures counts appends that failed, so that the action they recorded did not happen.
+	AuditAppendFailures = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "fivesafes_audit_append_failures_total",
+		Help: "Audit appends that failed; the actions they would have recorded did not happen.",
+	})
+	// ExtractRows counts rows handled by dataset extracts, by dataset and outcome.
+	ExtractRows = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "fivesafes_extract_rows_total",
+		Help: "Rows handled by dataset extracts, by dataset and outcome (read, written, opted_out, invalid_identifier, malformed).",
+	}, []string{"dataset", "outcome"})
+	// ExtractSeconds is the duration of dataset copies, by dataset and result.
+	ExtractSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "fivesafes_extract_duration_seconds",
+		Help:    "Time to make one dataset copy, by dataset and result (succeeded, failed).",
+		Buckets: prometheus.ExponentialBuckets(0.05, 2, 14),
+	}, []string{"dataset", "result"})
+)
+
+// Register adds every Fivesafes metric to controller-runtime's registry, with collectors that
+// count agreements by phase and workspaces by condition from reader (the manager's cache).
+func Register(reader client.Reader) {
+	crmetrics.Registry.MustRegister(AuditAppendSeconds, AuditAppendFailures, ExtractRows, ExtractSeconds,
+		&objectCollector{reader: reader})
+}
+
+// ObserveExtract records one dataset copy.
+func ObserveExtract(dataset string, rows fivesafesv1alpha1.RowCounts, took time.Duration, err error) {
+	result := "succeeded"
+	if err != nil {
+		result = "failed"
+	}
+	ExtractSeconds.WithLabelValues(dataset, result).Observe(took.Seconds())
+	if err != nil {
+		return
+	}
+	for outcome, n := range map[string]int64{
+		"read": rows.Read, "written": rows.Written, "opted_out": rows.OptedOut,
+		"invalid_identifier": rows.InvalidIdentifier, "malformed": rows.Malformed,
+	} {
+		ExtractRows.WithLabelValues(dataset, outcome).Add(float64(n))
+	}
+}
+
+var (
+	agreementsDesc = prometheus.NewDesc("fivesafes_agreements", "Data access agreements by phase.", []string{"phase"}, nil)
+	workspacesDesc = prometheus.NewDesc("fivesafes_workspaces", "Workspaces by condition and status.", []string{"condition", "status"}, nil)
+	expiringDesc   = prometheus.NewDesc("fivesafes_agreement_validity_end_timestamp_seconds",
+		"When each active agreement's validity ends, for alerts on agreements expiring soon.", []string{"agreement", "reference"}, nil)
+)
+
+// objectCollector counts objects at scrape time.
+type objectCollector struct {
+	reader client.Reader
+}
+
+func (c *objectCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- agreementsDesc
+	ch <- workspacesDesc
+	ch <- expiringDesc
+}
+
+func (c *objectCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var daas fivesafesv1alpha1.DataAccessAgreementList
+	if err := c.reader.List(ctx, &daas); err == nil {
+		phases := map[fivesafesv1alpha1.AgreementPhase]float64{}
+		for _, p := range []fivesafesv1alpha1.AgreementPhase{
+			fivesafesv1alpha1.AgreementPending, fivesafesv1alpha1.AgreementApproved, fivesafesv1alpha1.AgreementActive,
+			fivesafesv1alpha1.AgreementExpired, fivesafesv1alpha1.AgreementRevoked, fivesafesv1alpha1.AgreementRejected,
+		} {
+			phases[p] = 0
+		}
+		for _, a := range daas.Items {
+			phases[a.Status.Phase]++
+			if a.Status.Phase == fivesafesv1alpha1.AgreementActive {
+				if end, err := time.Parse(time.DateOnly, a.Spec.Validity.End); err == nil {
+					ch <- prometheus.MustNewConstMetric(expiringDesc, prometheus.GaugeValue, float64(end.AddDate(0, 0, 1).Unix()), a.Name, a.Spec.Reference)
+				}
+			}
+		}
+		for p, n := range phases {
+			if p != "" {
+				ch <- prometheus.MustNewConstMetric(agreementsDesc, prometheus.GaugeValue, n, string(p))
+			}
+		}
+	}
+	var wss fivesafesv1alpha1.WorkspaceList
+	if err := c.reader.List(ctx, &wss); err == nil {
+		counts := map[[2]string]float64{}
+		for _, t := range []string{fivesafesv1alpha1.ConditionReady, fivesafesv1alpha1.WorkspaceNamespaceReady, fivesafesv1alpha1.WorkspaceNetworkIsolated, fivesafesv1alpha1.WorkspaceStorageReady, fivesafesv1alpha1.WorkspaceKeyReady} {
+			for _, s := range []string{"True", "False", "Unknown"} {
+				counts[[2]string{t, s}] = 0
+			}
+		}
+		for _, w := range wss.Items {
+			for k := range counts {
+				if c := meta.FindStatusCondition(w.Status.Conditions, k[0]); c != nil && string(c.Status) == k[1] {
+					counts[k]++
+				} else if c == nil && k[1] == "Unknown" {
+					counts[k]++
+				}
+			}
+		}
+		for k, n := range counts {
+			ch <- prometheus.MustNewConstMetric(workspacesDesc, prometheus.GaugeValue, n, k[0], k[1])
+		}
+	}
+}
