@@ -26,11 +26,8 @@ import (
 	"errors"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
@@ -46,39 +43,19 @@ import (
 
 // A real MinIO server is started by the first test that needs one; pure tests and fuzz workers
 // never start it, and the tests that need it fail, never skip, when it cannot start.
-var (
-	serverOnce sync.Once
-	serverErr  error
-	server     *stack.MinIO
-	serverDir  string
-)
+var shared = stack.SharedMinIO()
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if server != nil {
-		_ = server.StopIfRunning()
-	}
-	if serverDir != "" {
-		_ = os.RemoveAll(serverDir)
-	}
+	shared.Close()
 	os.Exit(code)
 }
 
 func s3(t testing.TB) *minio.Client {
 	t.Helper()
-	serverOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		if serverDir, serverErr = os.MkdirTemp("", "fivesafes-extractjob-minio-"); serverErr != nil {
-			return
-		}
-		server, serverErr = stack.StartMinIO(ctx, stack.MinIOOptions{
-			DataDir: filepath.Join(serverDir, "data"),
-			LogPath: filepath.Join(serverDir, "minio.log"),
-		})
-	})
-	if serverErr != nil {
-		t.Fatalf("starting minio: %v", serverErr)
+	server, err := shared.Get()
+	if err != nil {
+		t.Fatal(err)
 	}
 	c, err := minio.New(server.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(server.RootUser, server.RootPassword, "")})
 	if err != nil {

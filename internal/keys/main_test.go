@@ -17,11 +17,9 @@ limitations under the License.
 package keys
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -36,21 +34,11 @@ import (
 // shared; each test uses its own keys, policies and tokens. Pure tests and fuzz workers never
 // start it; the Vault tests fail, never skip, when it cannot start. (The server comes from
 // internal/stack: internal/testenv imports the manager, which may import this package.)
-var (
-	serverOnce sync.Once
-	serverErr  error
-	server     *stack.Vault
-	serverDir  string
-)
+var shared = stack.SharedVault()
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if server != nil {
-		_ = server.StopIfRunning()
-	}
-	if serverDir != "" {
-		_ = os.RemoveAll(serverDir)
-	}
+	shared.Close()
 	os.Exit(code)
 }
 
@@ -82,18 +70,9 @@ func (w *writeCounter) take() []string {
 // rootClient returns a root client on the shared Vault; with wc, its requests go through wc.
 func rootClient(t testing.TB, wc *writeCounter) *vault.Client {
 	t.Helper()
-	serverOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		if serverDir, serverErr = os.MkdirTemp("", "fivesafes-keys-vault-"); serverErr != nil {
-			return
-		}
-		if server, serverErr = stack.StartVault(ctx, stack.VaultOptions{LogPath: filepath.Join(serverDir, "vault.log")}); serverErr == nil {
-			serverErr = stack.EnableTransit(ctx, server)
-		}
-	})
-	if serverErr != nil {
-		t.Fatalf("starting vault: %v", serverErr)
+	server, err := shared.Get()
+	if err != nil {
+		t.Fatal(err)
 	}
 	cfg := vault.DefaultConfig()
 	cfg.Address = server.Addr

@@ -23,10 +23,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -38,40 +36,20 @@ import (
 // A Vault dev server is started by the first test that needs one and stopped after the last
 // test. Unit tests of the pure parts run without it; the Vault tests fail, never skip, when the
 // binary is missing.
-var (
-	vaultOnce   sync.Once
-	vaultServer *stack.Vault
-	vaultDir    string
-	vaultErr    error
-)
+var shared = stack.SharedVault()
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if vaultServer != nil {
-		_ = vaultServer.StopIfRunning()
-	}
-	if vaultDir != "" {
-		_ = os.RemoveAll(vaultDir)
-	}
+	shared.Close()
 	os.Exit(code)
 }
 
 // testVault returns a Vault on the shared dev server and a root client for looking behind it.
 func testVault(t testing.TB) (*Vault, *vault.Client) {
 	t.Helper()
-	vaultOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		if vaultDir, vaultErr = os.MkdirTemp("", "fivesafes-pseudonym-vault-"); vaultErr != nil {
-			return
-		}
-		vaultServer, vaultErr = stack.StartVault(ctx, stack.VaultOptions{LogPath: filepath.Join(vaultDir, "vault.log")})
-		if vaultErr == nil {
-			vaultErr = stack.EnableTransit(ctx, vaultServer)
-		}
-	})
-	if vaultErr != nil {
-		t.Fatalf("starting vault: %v", vaultErr)
+	vaultServer, err := shared.Get()
+	if err != nil {
+		t.Fatal(err)
 	}
 	c, err := stack.VaultClient(vaultServer)
 	if err != nil {

@@ -22,11 +22,9 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
@@ -39,40 +37,20 @@ import (
 // workers never start it; the integration tests fail, never skip, when it cannot start. (The
 // server comes from internal/stack: internal/testenv imports the manager, which imports this
 // package.)
-var (
-	serverOnce sync.Once
-	serverErr  error
-	server     *stack.MinIO
-	serverDir  string
-)
+var shared = stack.SharedMinIO()
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if server != nil {
-		_ = server.StopIfRunning()
-	}
-	if serverDir != "" {
-		_ = os.RemoveAll(serverDir)
-	}
+	shared.Close()
 	os.Exit(code)
 }
 
 // minioServer returns the shared server, starting it on first use.
 func minioServer(t testing.TB) *stack.MinIO {
 	t.Helper()
-	serverOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		if serverDir, serverErr = os.MkdirTemp("", "fivesafes-storage-minio-"); serverErr != nil {
-			return
-		}
-		server, serverErr = stack.StartMinIO(ctx, stack.MinIOOptions{
-			DataDir: filepath.Join(serverDir, "data"),
-			LogPath: filepath.Join(serverDir, "minio.log"),
-		})
-	})
-	if serverErr != nil {
-		t.Fatalf("starting minio: %v", serverErr)
+	server, err := shared.Get()
+	if err != nil {
+		t.Fatal(err)
 	}
 	return server
 }
