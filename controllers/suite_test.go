@@ -37,8 +37,9 @@ func TestMain(m *testing.M) {
 		func(ctx context.Context, e *testenv.Env) error {
 			o := e.ManagerOptions()
 			o.Clock = clock
-			// The extract tests drive that reconciler themselves, with a harness audit log.
+			// The extract and output tests drive those reconcilers themselves, with a harness audit log.
 			o.WithoutExtractor = true
+			o.WithoutOutputs = true
 			return e.StartManager(ctx, o)
 		})
 }

@@ -54,6 +54,9 @@ const (
 	ReasonDestroyed      = "Destroyed"
 	ReasonProvisioning   = "Provisioning"
 	ReasonWorkspaceReady = "WorkspaceReady"
+	// ReasonPolicyNotEnforced says the pod policy is bound but the API server does not refuse
+	// disallowed pods yet.
+	ReasonPolicyNotEnforced = "PolicyNotEnforced"
 )
 
 func (r *WorkspaceReconciler) own(ctx context.Context, s *workspaceScope, obj client.Object, mutate func() error) error {
@@ -315,6 +318,17 @@ func (r *WorkspaceReconciler) reconcileAccess(ctx context.Context, s *workspaceS
 	existing := &rbacv1.RoleBinding{}
 	err := r.Get(ctx, client.ObjectKey{Namespace: s.ns, Name: researchersBinding}, existing)
 	if apierrors.IsNotFound(err) {
+		// Researchers get in only once the pod policy is seen to refuse a pod it should: the API
+		// server takes a moment to start enforcing a new binding.
+		enforced, err := r.podPolicyEnforced(ctx, s)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		if !enforced {
+			setCondition(s.ws, fivesafesv1alpha1.WorkspaceNamespaceReady, false, ReasonPolicyNotEnforced,
+				"waiting for the API server to enforce the workspace pod policy before researchers are let in")
+			return ctrl.Result{RequeueAfter: time.Second}, nil
+		}
 		if _, err := r.Audit.Append(ctx, audit.EntryInput{
 			Actor:    workspaceController,
 			Action:   audit.ActionWorkspaceProvision,
@@ -374,6 +388,32 @@ func (r *WorkspaceReconciler) disableStorageUser(ctx context.Context, s *workspa
 		return ctrl.Result{}, fmt.Errorf("disabling storage user: %w", err)
 	}
 	return ctrl.Result{}, nil
+}
+
+// podPolicyEnforced asks the API server, in a dry run, to admit a pod with an image no agreement
+// allows, in an otherwise restricted-compliant form; the policy is in force when it refuses it for
+// that image.
+func (r *WorkspaceReconciler) podPolicyEnforced(ctx context.Context, s *workspaceScope) (bool, error) {
+	probe := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "fivesafes-policy-probe", Namespace: s.ns},
+		Spec: corev1.PodSpec{
+			AutomountServiceAccountToken: ptr.To(false),
+			SecurityContext:              &corev1.PodSecurityContext{RunAsNonRoot: ptr.To(true), SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
+			Containers: []corev1.Container{{
+				Name: "probe", Image: "policy-probe.fivesafes.invalid/not-allowed:0",
+				SecurityContext: &corev1.SecurityContext{AllowPrivilegeEscalation: ptr.To(false), Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}},
+			}},
+		},
+	}
+	err := r.Create(ctx, probe, client.DryRunAll)
+	switch {
+	case err == nil:
+		return false, nil
+	case (apierrors.IsForbidden(err) || apierrors.IsInvalid(err)) && strings.Contains(err.Error(), "allow-list"):
+		return true, nil
+	default:
+		return false, fmt.Errorf("probing the workspace pod policy: %w", err)
+	}
 }
 
 // reconcileSuspension stops work in a suspended workspace at once and destroys its data when the

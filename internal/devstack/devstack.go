@@ -111,7 +111,7 @@ func Run(ctx context.Context, o Options) error {
 	mgrOpts.MetricsSecure = false
 	mgrOpts.ProbeAddr = "127.0.0.1:8081"
 	mgrOpts.WebhookHost, mgrOpts.WebhookPort, mgrOpts.WebhookCertDir = env.WebhookServing()
-	mgrOpts.Storage = manager.StorageOptions{Endpoint: env.MinIO.Endpoint, AccessKey: env.MinIO.RootUser, SecretKey: env.MinIO.RootPassword}
+	mgrOpts.Storage.Endpoint, mgrOpts.Storage.AccessKey, mgrOpts.Storage.SecretKey = env.MinIO.Endpoint, env.MinIO.RootUser, env.MinIO.RootPassword
 	mgrOpts.Vault.Address, mgrOpts.Vault.Token = env.Vault.Addr, env.Vault.RootToken
 	mgrCtx, stopManager := context.WithCancel(ctx)
 	mgrErr := make(chan error, 1)

@@ -85,12 +85,44 @@ func (a *auditLog) Append(ctx context.Context, in audit.EntryInput) (audit.Entry
 		return audit.Entry{}, fmt.Errorf("the audit log is unavailable: %w", err)
 	}
 	e, err := l.Append(ctx, in)
+	a.observe(start, err)
+	return e, err
+}
+
+// Intend records that an action is about to happen, durably, before it does; Complete records its
+// outcome. A crash between the two leaves an intention with no completion, never an action with
+// no record.
+func (a *auditLog) Intend(ctx context.Context, in audit.EntryInput) (audit.Entry, error) {
+	l, err := a.open(ctx)
 	if err != nil {
 		metrics.AuditAppendFailures.Inc()
-		return e, err
+		return audit.Entry{}, fmt.Errorf("the audit log is unavailable: %w", err)
+	}
+	start := time.Now()
+	e, err := l.Intend(ctx, in)
+	a.observe(start, err)
+	return e, err
+}
+
+// Complete records the outcome of an intended action.
+func (a *auditLog) Complete(ctx context.Context, intent audit.Entry, out audit.Outcome) (audit.Entry, error) {
+	l, err := a.open(ctx)
+	if err != nil {
+		metrics.AuditAppendFailures.Inc()
+		return audit.Entry{}, fmt.Errorf("the audit log is unavailable: %w", err)
+	}
+	start := time.Now()
+	e, err := l.Complete(ctx, intent, out)
+	a.observe(start, err)
+	return e, err
+}
+
+func (a *auditLog) observe(start time.Time, err error) {
+	if err != nil {
+		metrics.AuditAppendFailures.Inc()
+		return
 	}
 	metrics.AuditAppendSeconds.Observe(time.Since(start).Seconds())
-	return e, nil
 }
 
 // Start seals full segments at intervals and once more at shutdown. It runs on the leader.

@@ -52,8 +52,10 @@ import (
 	"github.com/fivesafes/fivesafes/controllers"
 	"github.com/fivesafes/fivesafes/internal/agreement"
 	"github.com/fivesafes/fivesafes/internal/audit"
+	"github.com/fivesafes/fivesafes/internal/egress"
 	"github.com/fivesafes/fivesafes/internal/metrics"
 	"github.com/fivesafes/fivesafes/internal/optoutcache"
+	"github.com/fivesafes/fivesafes/internal/policy"
 	"github.com/fivesafes/fivesafes/internal/pseudonym"
 	"github.com/fivesafes/fivesafes/internal/scheme"
 	"github.com/fivesafes/fivesafes/internal/storage"
@@ -92,9 +94,9 @@ type Options struct {
 
 	// Concurrency is how many objects of one kind are reconciled at once.
 	Concurrency int
-	// WithoutExtractor leaves the DatasetExtract controller out, for test suites that drive that
-	// reconciler themselves. Not a flag.
-	WithoutExtractor bool
+	// WithoutExtractor and WithoutOutputs leave the DatasetExtract and OutputRequest controllers
+	// out, for test suites that drive those reconcilers themselves. Not flags.
+	WithoutExtractor, WithoutOutputs bool
 	// Clock tells the controllers the time; nil means the real clock. Tests inject a fake one.
 	Clock clock.PassiveClock
 
@@ -111,10 +113,12 @@ type Options struct {
 // StorageOptions locate the S3-compatible object store. Credentials come from the environment
 // (FIVESAFES_STORAGE_ACCESS_KEY, FIVESAFES_STORAGE_SECRET_KEY), never from flags.
 type StorageOptions struct {
-	Endpoint  string
-	Secure    bool
-	AccessKey string
-	SecretKey string
+	// EgressBucket receives released outputs and the staging snapshots of requested ones.
+	EgressBucket string
+	Endpoint     string
+	Secure       bool
+	AccessKey    string
+	SecretKey    string
 }
 
 // VaultOptions locate Vault. The token comes from VAULT_TOKEN or --vault-token-file.
@@ -146,8 +150,9 @@ func DefaultOptions() Options {
 		OptOutList:              "national-data-opt-out",
 		Governance:              agreement.DefaultParams(),
 		Storage: StorageOptions{
-			AccessKey: os.Getenv("FIVESAFES_STORAGE_ACCESS_KEY"),
-			SecretKey: os.Getenv("FIVESAFES_STORAGE_SECRET_KEY"),
+			EgressBucket: "fivesafes-egress",
+			AccessKey:    os.Getenv("FIVESAFES_STORAGE_ACCESS_KEY"),
+			SecretKey:    os.Getenv("FIVESAFES_STORAGE_SECRET_KEY"),
 		},
 		Vault: VaultOptions{Token: os.Getenv("VAULT_TOKEN"), Address: os.Getenv("VAULT_ADDR"), TransitPath: "transit", TokenTTL: 7 * 24 * time.Hour},
 		Network: controllers.NetworkSettings{
@@ -189,6 +194,7 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	})
 	fs.StringVar(&o.Storage.Endpoint, "storage-endpoint", o.Storage.Endpoint, "host:port of the S3-compatible object store (credentials from FIVESAFES_STORAGE_ACCESS_KEY and FIVESAFES_STORAGE_SECRET_KEY).")
 	fs.BoolVar(&o.Storage.Secure, "storage-secure", o.Storage.Secure, "Use HTTPS to reach the object store.")
+	fs.StringVar(&o.Storage.EgressBucket, "egress-bucket", o.Storage.EgressBucket, "Bucket for released outputs and the snapshots of requested ones; no workspace can reach it.")
 	fs.StringVar(&o.Audit.Bucket, "audit-bucket", o.Audit.Bucket, "Bucket holding the audit log; created with object lock.")
 	fs.StringVar(&o.Audit.RetentionMode, "audit-retention-mode", o.Audit.RetentionMode, "Object-lock retention of sealed audit segments: compliance, governance or none.")
 	fs.IntVar(&o.Audit.RetentionDays, "audit-retention-days", o.Audit.RetentionDays, "Days sealed audit segments and checkpoints are locked.")
@@ -477,6 +483,30 @@ func Setup(mgr ctrl.Manager, o Options) error {
 			Concurrency:     o.Concurrency,
 		}).SetupWithManager(mgr); err != nil {
 			return fmt.Errorf("setting up the dataset extract controller: %w", err)
+		}
+	}
+	egressEngine, err := policy.NewDefaultEngine(ctx, egress.PolicyQuery)
+	if err != nil {
+		return fmt.Errorf("loading the egress policy: %w", err)
+	}
+	ectx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := store.EnsureBucket(ectx, o.Storage.EgressBucket, storage.BucketOptions{Versioning: true}); err != nil {
+		return fmt.Errorf("ensuring the egress bucket %s: %w", o.Storage.EgressBucket, err)
+	}
+	if !o.WithoutOutputs {
+		if err := (&controllers.OutputRequestReconciler{
+			Client:        mgr.GetClient(),
+			Scheme:        mgr.GetScheme(),
+			Recorder:      mgr.GetEventRecorder("fivesafes-outputrequest"),
+			Clock:         o.clock(),
+			Storage:       store,
+			Policy:        egressEngine,
+			Audit:         auditLog,
+			EgressBucket:  o.Storage.EgressBucket,
+			CheckersGroup: o.CheckersGroup,
+		}).SetupWithManager(mgr); err != nil {
+			return fmt.Errorf("setting up the output request controller: %w", err)
 		}
 	}
 	if o.EnableWebhooks {

@@ -44,7 +44,7 @@ func (e *Env) ManagerOptions() manager.Options {
 	o.ProbeAddr = "0"
 	o.WebhookHost, o.WebhookPort, o.WebhookCertDir = e.WebhookServing()
 	if e.MinIO != nil {
-		o.Storage = manager.StorageOptions{Endpoint: e.MinIO.Endpoint, AccessKey: e.MinIO.RootUser, SecretKey: e.MinIO.RootPassword}
+		o.Storage.Endpoint, o.Storage.AccessKey, o.Storage.SecretKey = e.MinIO.Endpoint, e.MinIO.RootUser, e.MinIO.RootPassword
 	}
 	if e.Vault != nil {
 		o.Vault.Address, o.Vault.Token, o.Vault.TransitPath = e.Vault.Addr, e.Vault.RootToken, "transit"

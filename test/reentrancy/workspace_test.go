@@ -255,8 +255,9 @@ func newWorkspace(t *testing.T, name string) *fivesafesv1alpha1.Workspace {
 func converge(t *testing.T, name string) {
 	t.Helper()
 	r := reconciler(t, &budget{limit: -1})
-	for i := 0; i < 10; i++ {
-		_, err := r.Reconcile(context.Background(), ctrl.Request{NamespacedName: client.ObjectKey{Name: name}})
+	for i := 0; i < 30; i++ {
+		res, err := r.Reconcile(context.Background(), ctrl.Request{NamespacedName: client.ObjectKey{Name: name}})
+		time.Sleep(min(res.RequeueAfter, 2*time.Second))
 		ws := &fivesafesv1alpha1.Workspace{}
 		if gerr := env.Client.Get(context.Background(), client.ObjectKey{Name: name}, ws); gerr != nil {
 			t.Fatal(gerr)
@@ -274,10 +275,12 @@ func writesOfCleanRun(t *testing.T) int64 {
 	ws := newWorkspace(t, "clean-run")
 	b := &budget{limit: -1}
 	r := reconciler(t, b)
-	for i := 0; i < 10; i++ {
-		if _, err := r.Reconcile(context.Background(), ctrl.Request{NamespacedName: client.ObjectKeyFromObject(ws)}); err != nil {
+	for i := 0; i < 30; i++ {
+		res, err := r.Reconcile(context.Background(), ctrl.Request{NamespacedName: client.ObjectKeyFromObject(ws)})
+		if err != nil {
 			t.Fatal(err)
 		}
+		time.Sleep(min(res.RequeueAfter, 2*time.Second))
 		if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(ws), ws); err != nil {
 			t.Fatal(err)
 		}
