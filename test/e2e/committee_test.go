@@ -34,6 +34,7 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
@@ -206,12 +207,72 @@ func TestCommitteeToWorkspaceJourney(t *testing.T) {
 		t.Errorf("fivesafes_extract_rows_total{outcome=written} = %v, want at least %v", written, want)
 	}
 
+	// The researcher asks to release the table; two independent checkers approve it; it is
+	// released to the egress bucket with a manifest.
+	req := &fivesafesv1alpha1.OutputRequest{
+		ObjectMeta: metav1.ObjectMeta{Name: "admissions", Namespace: "ws-" + name},
+		Spec: fivesafesv1alpha1.OutputRequestSpec{
+			Purpose: "Admissions by provider for the commissioning report",
+			Files:   []fivesafesv1alpha1.OutputFile{{Path: "admissions.csv", Kind: fivesafesv1alpha1.OutputTable, Description: "Admissions by provider"}},
+		},
+	}
+	if err := researcher.Create(ctx, req); err != nil {
+		t.Fatalf("the researcher cannot request an output: %v", err)
+	}
+	waitOutput := func(what string, cond func(*fivesafesv1alpha1.OutputRequest) bool) *fivesafesv1alpha1.OutputRequest {
+		t.Helper()
+		got := &fivesafesv1alpha1.OutputRequest{}
+		deadline := time.Now().Add(90 * time.Second)
+		for {
+			if err := researcher.Get(ctx, client.ObjectKeyFromObject(req), got); err != nil {
+				t.Fatal(err)
+			}
+			if cond(got) {
+				return got
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the output request never %s: %+v", what, got.Status)
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
+	}
+	checked := waitOutput("awaited review", func(o *fivesafesv1alpha1.OutputRequest) bool {
+		return o.Status.Phase == fivesafesv1alpha1.OutputAwaitingReview
+	})
+	for _, who := range []string{"carol", "dan"} {
+		c, err := env.ClientAs(who+"@outputs.example.org", "fivesafes:output-checkers")
+		if err != nil {
+			t.Fatal(err)
+		}
+		rv := &fivesafesv1alpha1.OutputReview{
+			ObjectMeta: metav1.ObjectMeta{Name: "admissions-" + who, Namespace: "ws-" + name},
+			Spec: fivesafesv1alpha1.OutputReviewSpec{OutputRequest: "admissions", ContentDigest: checked.Status.ContentDigest,
+				Decision: fivesafesv1alpha1.ReviewApprove, Comment: "Aggregate counts, all above ten."},
+		}
+		if err := c.Create(ctx, rv); err != nil {
+			t.Fatalf("%s cannot review: %v", who, err)
+		}
+	}
+	released := waitOutput("was released", func(o *fivesafesv1alpha1.OutputRequest) bool {
+		return o.Status.Phase == fivesafesv1alpha1.OutputReleased && o.Status.Release != nil
+	})
+	adminS3, err := env.MinIOClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := adminS3.StatObject(ctx, released.Status.Release.Bucket, released.Status.Release.Prefix+"manifest.json", minio.StatObjectOptions{}); err != nil {
+		t.Fatalf("no release manifest: %v", err)
+	}
+	if _, err := s3.StatObject(ctx, released.Status.Release.Bucket, released.Status.Release.Prefix+"admissions.csv", minio.StatObjectOptions{}); err == nil {
+		t.Fatal("the researcher's own credentials can read the egress bucket")
+	}
+
 	// The auditor verifies the live log and finds the activation.
 	t.Setenv("FIVESAFES_STORAGE_ACCESS_KEY", env.MinIO.RootUser)
 	t.Setenv("FIVESAFES_STORAGE_SECRET_KEY", env.MinIO.RootPassword)
 	fivesafes(t, cli.ExitOK, "audit", "verify", "--storage-endpoint", env.MinIO.Endpoint)
 	log := fivesafes(t, cli.ExitOK, "audit", "log", "--storage-endpoint", env.MinIO.Endpoint, "--agreement", name, "--format", "json")
-	for _, want := range []string{`"agreement.validate"`, `"agreement.approve"`, `"phase.change"`, `"Active"`, `"workspace.provision"`, `"dataset.extract"`} {
+	for _, want := range []string{`"agreement.validate"`, `"agreement.approve"`, `"phase.change"`, `"Active"`, `"workspace.provision"`, `"dataset.extract"`, `"output.check"`, `"output.review"`, `"output.release"`} {
 		if !strings.Contains(log, want) {
 			t.Errorf("the audit log for %s has no %s", name, want)
 		}
