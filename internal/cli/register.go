@@ -28,6 +28,7 @@ import (
 
 	fivesafesv1alpha1 "github.com/fivesafes/fivesafes/api/v1alpha1"
 	"github.com/fivesafes/fivesafes/internal/register"
+	"github.com/fivesafes/fivesafes/internal/release"
 )
 
 func init() { subcommands = append(subcommands, newRegisterCmd) }
@@ -154,6 +155,29 @@ func registerInputFromCluster(ctx context.Context, c client.Client) (register.In
 		if r, ok := register.ExtractRecordFrom(&extracts.Items[i]); ok {
 			in.Extracts = append(in.Extracts, r)
 		}
+	}
+
+	// Releases, as the output controller recorded them on each released request. The workspace
+	// namespace of an agreement is ws-<agreement>.
+	var requests fivesafesv1alpha1.OutputRequestList
+	if err := c.List(ctx, &requests); err != nil {
+		return in, fmt.Errorf("listing OutputRequests: %w", err)
+	}
+	for _, r := range requests.Items {
+		rel := r.Status.Release
+		if r.Status.Phase != fivesafesv1alpha1.OutputReleased || rel == nil {
+			continue
+		}
+		m := release.Manifest{
+			APIVersion: release.APIVersion, Kind: release.Kind,
+			Agreement: strings.TrimPrefix(r.Namespace, "ws-"), Namespace: r.Namespace, Request: r.Name,
+			ContentDigest: r.Status.ContentDigest, PolicyDigest: r.Status.PolicyDigest,
+			AuditSequence: rel.AuditSequence, ReleasedAt: rel.ReleasedAt.UTC(),
+		}
+		for _, f := range r.Status.Files {
+			m.Files = append(m.Files, release.File{Path: f.Path, SHA256: f.SHA256, Size: f.Size, Type: f.Type, Outcome: f.Outcome})
+		}
+		in.Releases = append(in.Releases, m)
 	}
 
 	var datasets fivesafesv1alpha1.DatasetList

@@ -285,4 +285,13 @@ func TestCommitteeToWorkspaceJourney(t *testing.T) {
 			t.Errorf("the register does not show %q", want)
 		}
 	}
+	var summary struct {
+		Summary struct{ Releases, ReleasedFiles int } `json:"summary"`
+	}
+	if err := json.Unmarshal([]byte(reg), &summary); err != nil {
+		t.Fatal(err)
+	}
+	if summary.Summary.Releases != 1 || summary.Summary.ReleasedFiles != 1 {
+		t.Errorf("the register counts %+v releases, want the one release of one file", summary.Summary)
+	}
 }
