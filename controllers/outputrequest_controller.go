@@ -60,6 +60,8 @@ type OutputRequestReconciler struct {
 	CheckersGroup string
 	// Limits cap how much of each file the checks read.
 	Limits egress.Limits
+	// DownloadExpiry is how long issued download URLs work.
+	DownloadExpiry time.Duration
 }
 
 // outputScope carries what one reconcile has learnt between steps.
@@ -133,7 +135,7 @@ func (r *OutputRequestReconciler) patchOutputStatus(ctx context.Context, s *outp
 // review naming it.
 func (r *OutputRequestReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&fivesafesv1alpha1.OutputRequest{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		For(&fivesafesv1alpha1.OutputRequest{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		Watches(&fivesafesv1alpha1.OutputReview{}, handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
 			rv, ok := o.(*fivesafesv1alpha1.OutputReview)
 			if !ok || rv.Spec.OutputRequest == "" {

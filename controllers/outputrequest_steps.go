@@ -77,7 +77,7 @@ func (r *OutputRequestReconciler) observeRelease(ctx context.Context, s *outputS
 	switch {
 	case err == nil:
 		s.done = true
-		return ctrl.Result{}, nil
+		return r.issueDownload(ctx, s)
 	case errors.Is(err, storage.ErrNotFound):
 		s.or.Status.Release = nil
 		setOutputCondition(s.or, fivesafesv1alpha1.OutputReleasedCondition, metavFalse, ReasonOutputNotReleased, "the release manifest is missing from the egress bucket; releasing again")

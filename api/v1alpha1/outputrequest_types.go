@@ -58,6 +58,10 @@ const (
 	OutputWithdrawn        OutputPhase = "Withdrawn"
 )
 
+// AnnotationDownloadRequested asks for download URLs of a released request's files: set it to a
+// new value (e.g. the time) and the operator issues fresh URLs, readable by the requester only.
+const AnnotationDownloadRequested = "fivesafes.io/download-requested-at"
+
 // Condition types of an OutputRequest.
 const (
 	// OutputChecked is True when every file was snapshotted and checked against the policy.
@@ -192,6 +196,14 @@ type Release struct {
 	AuditSequence int64 `json:"auditSequence"`
 	// releasedAt is when the copy completed.
 	ReleasedAt metav1.Time `json:"releasedAt"`
+	// downloadIssuedFor is the value of the fivesafes.io/download-requested-at annotation the
+	// latest download URLs were issued for.
+	// +optional
+	// +kubebuilder:validation:MaxLength=64
+	DownloadIssuedFor string `json:"downloadIssuedFor,omitempty"`
+	// downloadExpiresAt is when the latest download URLs stop working.
+	// +optional
+	DownloadExpiresAt *metav1.Time `json:"downloadExpiresAt,omitempty"`
 }
 
 // OutputRequestStatus is what the checks and reviews found.

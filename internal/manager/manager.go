@@ -87,6 +87,8 @@ type Options struct {
 	RetentionDays int
 	// OptOutList is the OptOutList applied to datasets whose opt-outs are Honoured.
 	OptOutList string
+	// DownloadExpiry is how long download URLs for released outputs work.
+	DownloadExpiry time.Duration
 	// PolicyConfigMap names a ConfigMap (in the leader election namespace) of Rego overrides.
 	PolicyConfigMap string
 	// Governance are the platform's settings for the agreement policy.
@@ -148,6 +150,7 @@ func DefaultOptions() Options {
 		ExpiryWarning:           30 * 24 * time.Hour,
 		RetentionDays:           30,
 		OptOutList:              "national-data-opt-out",
+		DownloadExpiry:          15 * time.Minute,
 		Governance:              agreement.DefaultParams(),
 		Storage: StorageOptions{
 			EgressBucket: "fivesafes-egress",
@@ -180,6 +183,7 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.IntVar(&o.Quorum, "quorum", o.Quorum, "Distinct committee approvals an agreement needs.")
 	fs.DurationVar(&o.ExpiryWarning, "expiry-warning", o.ExpiryWarning, "How long before its end an agreement reports ExpiringSoon.")
 	fs.IntVar(&o.RetentionDays, "retention-days", o.RetentionDays, "Days a suspended workspace's data is kept before it is destroyed (0 destroys at once).")
+	fs.DurationVar(&o.DownloadExpiry, "download-url-expiry", o.DownloadExpiry, "How long download URLs for released outputs work.")
 	fs.StringVar(&o.OptOutList, "opt-out-list", o.OptOutList, "OptOutList applied to datasets whose opt-outs are Honoured.")
 	fs.StringVar(&o.PolicyConfigMap, "policy-configmap", o.PolicyConfigMap, "ConfigMap in the leader election namespace whose .rego keys override or add policy modules.")
 	g := &o.Governance
@@ -309,6 +313,8 @@ func (o Options) Validate() error {
 		return errors.New("--storage-endpoint is required: the audit log, workspace buckets and releases live in object storage")
 	case o.Storage.AccessKey == "" || o.Storage.SecretKey == "":
 		return errors.New("object storage credentials are required in FIVESAFES_STORAGE_ACCESS_KEY and FIVESAFES_STORAGE_SECRET_KEY")
+	case o.DownloadExpiry < time.Minute || o.DownloadExpiry > 7*24*time.Hour:
+		return errors.New("--download-url-expiry must be between a minute and seven days")
 	case o.Vault.TokenTTL < time.Minute:
 		return errors.New("--vault-token-ttl must be at least a minute")
 	case o.Audit.FlushInterval <= 0:
@@ -496,15 +502,16 @@ func Setup(mgr ctrl.Manager, o Options) error {
 	}
 	if !o.WithoutOutputs {
 		if err := (&controllers.OutputRequestReconciler{
-			Client:        mgr.GetClient(),
-			Scheme:        mgr.GetScheme(),
-			Recorder:      mgr.GetEventRecorder("fivesafes-outputrequest"),
-			Clock:         o.clock(),
-			Storage:       store,
-			Policy:        egressEngine,
-			Audit:         auditLog,
-			EgressBucket:  o.Storage.EgressBucket,
-			CheckersGroup: o.CheckersGroup,
+			Client:         mgr.GetClient(),
+			Scheme:         mgr.GetScheme(),
+			Recorder:       mgr.GetEventRecorder("fivesafes-outputrequest"),
+			Clock:          o.clock(),
+			Storage:        store,
+			Policy:         egressEngine,
+			Audit:          auditLog,
+			EgressBucket:   o.Storage.EgressBucket,
+			CheckersGroup:  o.CheckersGroup,
+			DownloadExpiry: o.DownloadExpiry,
 		}).SetupWithManager(mgr); err != nil {
 			return fmt.Errorf("setting up the output request controller: %w", err)
 		}

@@ -26,6 +26,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -267,12 +268,41 @@ func TestCommitteeToWorkspaceJourney(t *testing.T) {
 		t.Fatal("the researcher's own credentials can read the egress bucket")
 	}
 
+	// The requester gets a short-lived download URL; nobody else can read it.
+	amaraKC := kubeconfig(t, "researcher-amara", "amara.okafor@cpccg.example.nhs.uk", "fivesafes:researchers")
+	out := fivesafes(t, cli.ExitOK, "output", "download", "admissions", "-n", "ws-"+name, "--kubeconfig", amaraKC)
+	var url string
+	for _, line := range strings.Split(out, "\n") {
+		if l := strings.TrimSpace(line); strings.HasPrefix(l, "http") {
+			url = l
+		}
+	}
+	if url == "" {
+		t.Fatalf("no download URL in %q", out)
+	}
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !bytes.Equal(got, table) {
+		t.Fatalf("download: %d %q", resp.StatusCode, got)
+	}
+	tom, err := env.ClientAs("tom.hughes@cpccg.example.nhs.uk", "fivesafes:researchers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tom.Get(ctx, client.ObjectKey{Namespace: "ws-" + name, Name: "admissions-download"}, &corev1.Secret{}); err == nil {
+		t.Fatal("another researcher can read the requester's download URLs")
+	}
+
 	// The auditor verifies the live log and finds the activation.
 	t.Setenv("FIVESAFES_STORAGE_ACCESS_KEY", env.MinIO.RootUser)
 	t.Setenv("FIVESAFES_STORAGE_SECRET_KEY", env.MinIO.RootPassword)
 	fivesafes(t, cli.ExitOK, "audit", "verify", "--storage-endpoint", env.MinIO.Endpoint)
 	log := fivesafes(t, cli.ExitOK, "audit", "log", "--storage-endpoint", env.MinIO.Endpoint, "--agreement", name, "--format", "json")
-	for _, want := range []string{`"agreement.validate"`, `"agreement.approve"`, `"phase.change"`, `"Active"`, `"workspace.provision"`, `"dataset.extract"`, `"output.check"`, `"output.review"`, `"output.release"`} {
+	for _, want := range []string{`"agreement.validate"`, `"agreement.approve"`, `"phase.change"`, `"Active"`, `"workspace.provision"`, `"dataset.extract"`, `"output.check"`, `"output.review"`, `"output.release"`, `"output.download-url"`} {
 		if !strings.Contains(log, want) {
 			t.Errorf("the audit log for %s has no %s", name, want)
 		}
