@@ -21,8 +21,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -506,5 +510,78 @@ func TestOutputRequestReviewDecisions(t *testing.T) {
 				t.Fatalf("%d output.review entries, want 2", n)
 			}
 		})
+	}
+}
+
+// The hostile-input corpus is refused by the controller too: every hostile file fails its checks,
+// the request is rejected and nothing is released; every bad path is refused at admission.
+func TestOutputRequestHostileCorpus(t *testing.T) {
+	const agreement = "outputs-hostile"
+	activeAgreement(t, agreement)
+	h := newOutputHarness(t)
+	dir := filepath.Join("..", "internal", "egress", "testdata", "hostile")
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var paths []string
+	for _, e := range entries {
+		name := e.Name()
+		if e.IsDir() || name == "README.md" || name == "bad-paths.json" || strings.HasPrefix(name, "control-") {
+			continue
+		}
+		body, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.put(t, agreement, "hostile/"+name, body)
+		paths = append(paths, "hostile/"+name)
+	}
+	if len(paths) < 20 {
+		t.Fatalf("only %d hostile files", len(paths))
+	}
+	or := request(t, controllers.WorkspaceNamespace(agreement), "hostile", paths...)
+	or, err = h.reconcile(t, or)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantPhase(t, or, fivesafesv1alpha1.OutputRejected)
+	if len(or.Status.Files) != len(paths) {
+		t.Fatalf("%d files checked, want %d", len(or.Status.Files), len(paths))
+	}
+	for _, f := range or.Status.Files {
+		if f.Outcome != fivesafesv1alpha1.OutcomeFail || len(f.Findings) == 0 {
+			t.Errorf("%s: outcome %s with %d findings, want fail", f.Path, f.Outcome, len(f.Findings))
+		}
+	}
+	if h.read(t, release.Prefix(agreement, "hostile")+release.ManifestName) != nil {
+		t.Fatal("a hostile request was released")
+	}
+
+	raw, err := os.ReadFile(filepath.Join(dir, "bad-paths.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bad []string
+	if err := json.Unmarshal(raw, &bad); err != nil {
+		var wrapped struct {
+			Paths []string `json:"paths"`
+		}
+		if err := json.Unmarshal(raw, &wrapped); err != nil {
+			t.Fatalf("reading bad-paths.json: %v", err)
+		}
+		bad = wrapped.Paths
+	}
+	amara := clientAs(t, researcher, "fivesafes:researchers")
+	for i, p := range bad {
+		bp := &fivesafesv1alpha1.OutputRequest{
+			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("bad-path-%d", i), Namespace: controllers.WorkspaceNamespace(agreement)},
+			Spec: fivesafesv1alpha1.OutputRequestSpec{Purpose: "Escape", Files: []fivesafesv1alpha1.OutputFile{
+				{Path: p, Kind: fivesafesv1alpha1.OutputTable, Description: "Not a table"},
+			}},
+		}
+		if err := amara.Create(t.Context(), bp); err == nil {
+			t.Errorf("a request for path %q was admitted", p)
+		}
 	}
 }

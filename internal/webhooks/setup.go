@@ -40,5 +40,6 @@ func Register(mgr ctrl.Manager, o Options) {
 	srv.Register("/stamp-outputreview", &webhook.Admission{Handler: Stamp{Field: "reviewer"}})
 	srv.Register("/validate-dataaccessagreement", &webhook.Admission{Handler: &Agreements{Reader: reader, Decoder: dec, Validator: o.Validator}})
 	srv.Register("/validate-agreementapproval", &webhook.Admission{Handler: &Approvals{Reader: reader, Decoder: dec, CommitteeGroup: o.CommitteeGroup}})
+	srv.Register("/validate-outputrequest", &webhook.Admission{Handler: &OutputRequests{Decoder: dec}})
 	srv.Register("/validate-outputreview", &webhook.Admission{Handler: &Reviews{Reader: reader, Decoder: dec, CheckersGroup: o.CheckersGroup}})
 }
