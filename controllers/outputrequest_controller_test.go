@@ -585,3 +585,55 @@ func TestOutputRequestHostileCorpus(t *testing.T) {
 		}
 	}
 }
+
+// A table's ACRO-style sidecar is snapshotted and checked with it: a dominant contributor fails
+// the table, good statistics let it pass, and without a sidecar the magnitudes go to review.
+func TestOutputRequestSidecar(t *testing.T) {
+	const agreement = "outputs-sidecar"
+	activeAgreement(t, agreement)
+	h := newOutputHarness(t)
+	table := []byte("region,n,total_cost\nNorth,12,1000.00\nSouth,15,2000.00\n")
+	good := []byte(`{"version": 1, "cells": [
+		{"row": 1, "column": "total_cost", "contributors": 12, "largest": [300, 250], "total": 1000},
+		{"row": 2, "column": "total_cost", "contributors": 15, "largest": [500, 400], "total": 2000}]}`)
+	dominant := []byte(`{"version": 1, "cells": [
+		{"row": 1, "column": "total_cost", "contributors": 12, "largest": [950, 30], "total": 1000},
+		{"row": 2, "column": "total_cost", "contributors": 15, "largest": [500, 400], "total": 2000}]}`)
+	ns := controllers.WorkspaceNamespace(agreement)
+	for _, tc := range []struct {
+		name    string
+		sidecar []byte
+		phase   fivesafesv1alpha1.OutputPhase
+		outcome fivesafesv1alpha1.CheckOutcome
+		rule    string
+	}{
+		{"dominant", dominant, fivesafesv1alpha1.OutputRejected, fivesafesv1alpha1.OutcomeFail, "egress.dominance"},
+		{"good", good, fivesafesv1alpha1.OutputAwaitingReview, fivesafesv1alpha1.OutcomePass, ""},
+		{"bare", nil, fivesafesv1alpha1.OutputAwaitingReview, fivesafesv1alpha1.OutcomeReview, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := tc.name + "/cost.csv"
+			h.put(t, agreement, path, table)
+			if tc.sidecar != nil {
+				h.put(t, agreement, path+egress.SidecarSuffix, tc.sidecar)
+			}
+			or, err := h.reconcile(t, request(t, ns, "cost-"+tc.name, path))
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantPhase(t, or, tc.phase)
+			if or.Status.Outcome != tc.outcome {
+				t.Fatalf("outcome = %s, want %s: %+v", or.Status.Outcome, tc.outcome, or.Status.Files)
+			}
+			if tc.rule != "" {
+				found := false
+				for _, f := range or.Status.Files[0].Findings {
+					found = found || f.Rule == tc.rule
+				}
+				if !found {
+					t.Fatalf("no %s finding: %+v", tc.rule, or.Status.Files[0].Findings)
+				}
+			}
+		})
+	}
+}

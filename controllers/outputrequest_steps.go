@@ -161,6 +161,9 @@ func (r *OutputRequestReconciler) snapshotAndCheck(ctx context.Context, s *outpu
 	resetChecks(or)
 	bucket := WorkspaceBucket(s.agreement.Name)
 	files := make([]fivesafesv1alpha1.FileCheck, len(or.Spec.Files))
+	// sidecars are the ACRO-style statistics (<path>.sdc.json) found beside requested tables,
+	// snapshotted with them so that dominance and p-ratio are checked on what will be released.
+	sidecars := map[string]fivesafesv1alpha1.FileCheck{}
 	var missing []string
 	for i, f := range or.Spec.Files {
 		files[i].Path = f.Path
@@ -182,6 +185,13 @@ func (r *OutputRequestReconciler) snapshotAndCheck(ctx context.Context, s *outpu
 			return s.checkFailed(ReasonOutputStorageUnavailable, "hashing the snapshot of "+f.Path, err)
 		}
 		files[i].SHA256, files[i].Size = fivesafesv1alpha1.Digest(digest), size
+		sc, err := r.snapshotSidecar(ctx, bucket, or, f.Path)
+		if err != nil {
+			return s.checkFailed(ReasonOutputStorageUnavailable, "snapshotting the sidecar of "+f.Path, err)
+		}
+		if sc != nil {
+			sidecars[f.Path] = *sc
+		}
 	}
 	if len(missing) > 0 {
 		s.done = true
@@ -201,6 +211,12 @@ func (r *OutputRequestReconciler) snapshotAndCheck(ctx context.Context, s *outpu
 				return rc, err
 			},
 		}
+		if _, ok := sidecars[f.Path]; ok {
+			in[i].Sidecar = func() (io.ReadCloser, error) {
+				rc, _, err := r.Storage.OpenObject(ctx, r.EgressBucket, key+egress.SidecarSuffix)
+				return rc, err
+			}
+		}
 	}
 	res, err := egress.Check(ctx, r.Policy, in, s.agreement.Spec.OutputRules, r.Limits)
 	if err != nil {
@@ -213,7 +229,12 @@ func (r *OutputRequestReconciler) snapshotAndCheck(ctx context.Context, s *outpu
 		}
 		files[i].Findings = fr.Findings
 	}
-	digest := contentDigest(files)
+	// The sidecars are part of what the checkers approve.
+	digested := append([]fivesafesv1alpha1.FileCheck(nil), files...)
+	for _, sc := range sidecars {
+		digested = append(digested, sc)
+	}
+	digest := contentDigest(digested)
 	if err := r.recordCheck(ctx, s, files, digest, res); err != nil {
 		return s.checkFailed(ReasonOutputAuditUnavailable, "the checks could not be recorded, so their outcome is not shown", err)
 	}
@@ -616,4 +637,25 @@ func (r *OutputRequestReconciler) completeRelease(ctx context.Context, intent au
 		return fmt.Errorf("appending to the audit log: %w", err)
 	}
 	return nil
+}
+
+// snapshotSidecar copies outputs/<path>.sdc.json, when there is one, beside the file's snapshot
+// and returns its digest entry; nil when there is none.
+func (r *OutputRequestReconciler) snapshotSidecar(ctx context.Context, bucket string, or *fivesafesv1alpha1.OutputRequest, path string) (*fivesafesv1alpha1.FileCheck, error) {
+	src := "outputs/" + path + egress.SidecarSuffix
+	if _, err := r.Storage.StatObject(ctx, bucket, src); err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	dst := stagingKey(or, or.Generation, path) + egress.SidecarSuffix
+	if _, err := r.Storage.CopyObject(ctx, bucket, src, r.EgressBucket, dst, storage.CopyOptions{}); err != nil {
+		return nil, err
+	}
+	digest, size, err := r.Storage.SHA256Object(ctx, r.EgressBucket, dst)
+	if err != nil {
+		return nil, err
+	}
+	return &fivesafesv1alpha1.FileCheck{Path: path + egress.SidecarSuffix, SHA256: fivesafesv1alpha1.Digest(digest), Size: size}, nil
 }
