@@ -327,7 +327,7 @@ func (r *WorkspaceReconciler) reconcileAccess(ctx context.Context, s *workspaceS
 		if !enforced {
 			setCondition(s.ws, fivesafesv1alpha1.WorkspaceNamespaceReady, false, ReasonPolicyNotEnforced,
 				"waiting for the API server to enforce the workspace pod policy before researchers are let in")
-			return ctrl.Result{RequeueAfter: time.Second}, nil
+			return ctrl.Result{RequeueAfter: 250 * time.Millisecond}, nil
 		}
 		if _, err := r.Audit.Append(ctx, audit.EntryInput{
 			Actor:    workspaceController,
