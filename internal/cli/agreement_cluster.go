@@ -395,26 +395,12 @@ func (v *agreementStatusView) writeText(w io.Writer) error {
 		return err
 	}
 
-	b.WriteString("\nDecisions on this digest:\n")
-	if len(v.Decisions) == 0 {
-		b.WriteString("  none\n")
-	} else {
-		tw = tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "  WHO\tDECISION\tCOUNTED\tAPPROVAL")
-		for _, d := range v.Decisions {
-			who := d.Username
-			if who == "" {
-				who = "(unknown)"
-			}
-			counted := "yes"
-			if !d.Counted {
-				counted = "no: " + d.Why
-			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", who, d.Decision, counted, d.Approval)
-		}
-		if err := tw.Flush(); err != nil {
-			return err
-		}
+	rows := make([]decisionRow, 0, len(v.Decisions))
+	for _, d := range v.Decisions {
+		rows = append(rows, decisionRow{who: d.Username, decision: d.Decision, counted: d.Counted, why: d.Why, object: d.Approval})
+	}
+	if err := writeDecisions(&b, "Decisions on this digest", "APPROVAL", rows); err != nil {
+		return err
 	}
 
 	b.WriteString("\nConditions:\n")
@@ -469,4 +455,34 @@ func plural(n int, one, many string) string {
 		return "1 " + one
 	}
 	return strconv.Itoa(n) + " " + many
+}
+
+// decisionRow is one person's decision on a digest, as status commands show it.
+type decisionRow struct {
+	who, decision, why, object string
+	counted                    bool
+}
+
+// writeDecisions writes a titled table of decisions — committee approvals or output reviews —
+// saying who decided what and whether it counted.
+func writeDecisions(b *strings.Builder, title, objectHeader string, rows []decisionRow) error {
+	b.WriteString("\n" + title + ":\n")
+	if len(rows) == 0 {
+		b.WriteString("  none\n")
+		return nil
+	}
+	tw := tabwriter.NewWriter(b, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  WHO\tDECISION\tCOUNTED\t"+objectHeader)
+	for _, r := range rows {
+		who := r.who
+		if who == "" {
+			who = "(unknown)"
+		}
+		counted := "yes"
+		if !r.counted {
+			counted = "no: " + r.why
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", who, r.decision, counted, r.object)
+	}
+	return tw.Flush()
 }

@@ -438,26 +438,12 @@ func (v *outputStatusView) writeText(w io.Writer) error {
 		}
 	}
 
-	b.WriteString("\nReviews of this digest:\n")
-	if len(v.Reviews) == 0 {
-		b.WriteString("  none\n")
-	} else {
-		tw = tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "  WHO\tDECISION\tCOUNTED\tREVIEW")
-		for _, r := range v.Reviews {
-			who := r.Reviewer
-			if who == "" {
-				who = "(unknown)"
-			}
-			counted := "yes"
-			if !r.Counted {
-				counted = "no: " + r.Why
-			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", who, r.Decision, counted, r.Review)
-		}
-		if err := tw.Flush(); err != nil {
-			return err
-		}
+	rows := make([]decisionRow, 0, len(v.Reviews))
+	for _, r := range v.Reviews {
+		rows = append(rows, decisionRow{who: r.Reviewer, decision: r.Decision, counted: r.Counted, why: r.Why, object: r.Review})
+	}
+	if err := writeDecisions(&b, "Reviews of this digest", "REVIEW", rows); err != nil {
+		return err
 	}
 
 	if len(v.Conditions) > 0 {
