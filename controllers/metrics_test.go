@@ -76,3 +76,30 @@ func TestMetrics(t *testing.T) {
 		t.Error("audit append failures are not exposed")
 	}
 }
+
+// metricCount sums the values of the samples of a counter or gauge whose labels include labels.
+func metricCount(t *testing.T, name string, labels map[string]string) float64 {
+	t.Helper()
+	total := 0.0
+	for _, m := range gather(t)[name].GetMetric() {
+		have := map[string]string{}
+		for _, l := range m.GetLabel() {
+			have[l.GetName()] = l.GetValue()
+		}
+		match := true
+		for k, v := range labels {
+			if have[k] != v {
+				match = false
+			}
+		}
+		if !match {
+			continue
+		}
+		if c := m.GetCounter(); c != nil {
+			total += c.GetValue()
+		} else {
+			total += m.GetGauge().GetValue()
+		}
+	}
+	return total
+}

@@ -25,13 +25,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/minio/minio-go/v7"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -345,6 +348,82 @@ func TestOutputRequestJourney(t *testing.T) {
 	if again.ResourceVersion != or.ResourceVersion || len(h.entries(t, audit.ActionOutputRelease, "paper")) != 1 {
 		t.Fatal("a released request was written or recorded again")
 	}
+
+	// The requester asks for a download: the issuance is recorded, the URLs fetch the released
+	// files, and once their lifetime has passed the object store refuses them.
+	h.r.DownloadExpiry = 2 * time.Second
+	wantDownloads := metricCount(t, "fivesafes_output_download_urls_total", nil) + 1
+	annotate := client.MergeFrom(again.DeepCopy())
+	metav1.SetMetaDataAnnotation(&again.ObjectMeta, fivesafesv1alpha1.AnnotationDownloadRequested, "2026-11-22T10:00:00Z")
+	if err := env.Client.Patch(t.Context(), again, annotate); err != nil {
+		t.Fatal(err)
+	}
+	or, err = h.reconcile(t, again)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if or.Status.Release.DownloadIssuedFor != "2026-11-22T10:00:00Z" || or.Status.Release.DownloadExpiresAt == nil {
+		t.Fatalf("release after a download request: %+v", or.Status.Release)
+	}
+	if n := len(h.entries(t, audit.ActionDownloadURL, "paper")); n != 1 {
+		t.Fatalf("%d download.url entries, want 1", n)
+	}
+	if got := metricCount(t, "fivesafes_output_download_urls_total", nil); got != wantDownloads {
+		t.Errorf("fivesafes_output_download_urls_total = %v, want %v", got, wantDownloads)
+	}
+	secret := &corev1.Secret{}
+	if err := env.Client.Get(t.Context(), client.ObjectKey{Namespace: or.Namespace, Name: controllers.DownloadSecret("paper")}, secret); err != nil {
+		t.Fatal(err)
+	}
+	urls := map[string]string{}
+	if err := json.Unmarshal(secret.Data["urls.json"], &urls); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]byte{"tables/admissions.csv": safeTable2, "notes/method.md": notes}
+	if len(urls) != len(want) {
+		t.Fatalf("download URLs for %d files, want %d", len(urls), len(want))
+	}
+	for path, body := range want {
+		if code, got := fetch(t, urls[path]); code != http.StatusOK || !bytes.Equal(got, body) {
+			t.Fatalf("GET %s: %d %q", path, code, got)
+		}
+	}
+	// The journey shows in the output metrics.
+	for name, labels := range map[string]map[string]string{
+		"fivesafes_output_checks_total":   nil,
+		"fivesafes_output_reviews_total":  {"decision": "Approve", "counted": "true"},
+		"fivesafes_output_releases_total": {"result": "released"},
+		"fivesafes_output_requests":       {"phase": "Released"},
+	} {
+		if metricCount(t, name, labels) < 1 {
+			t.Errorf("%s%v is not counted", name, labels)
+		}
+	}
+	time.Sleep(3 * time.Second)
+	for path := range want {
+		if code, _ := fetch(t, urls[path]); code != http.StatusForbidden {
+			t.Fatalf("GET %s after the URL expired: %d, want 403", path, code)
+		}
+	}
+}
+
+// fetch GETs url and returns the status code and body.
+func fetch(t *testing.T, url string) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, body
 }
 
 // A table with a cell below the agreement's threshold fails the checks and the request is
@@ -370,6 +449,11 @@ func TestOutputRequestSmallCellRejected(t *testing.T) {
 	}
 	if n := len(h.entries(t, audit.ActionOutputCheck, "small")); n != 1 {
 		t.Fatalf("%d output.check entries, want 1", n)
+	}
+	rule := or.Status.Files[0].Findings[0].Rule
+	if metricCount(t, "fivesafes_output_findings_total", map[string]string{"rule": rule}) < 1 ||
+		metricCount(t, "fivesafes_output_checks_total", map[string]string{"outcome": "fail"}) < 1 {
+		t.Errorf("the failed check and its %s finding are not counted", rule)
 	}
 	if h.read(t, release.Prefix(agreement, "small")+release.ManifestName) != nil {
 		t.Fatal("a rejected request was released")

@@ -31,6 +31,7 @@ import (
 
 	fivesafesv1alpha1 "github.com/fivesafes/fivesafes/api/v1alpha1"
 	"github.com/fivesafes/fivesafes/internal/audit"
+	"github.com/fivesafes/fivesafes/internal/metrics"
 )
 
 // DownloadSecret is the Secret, in the workspace namespace, holding a released request's download
@@ -113,9 +114,12 @@ func (r *OutputRequestReconciler) issueDownload(ctx context.Context, s *outputSc
 		return ctrl.Result{}, fmt.Errorf("ensuring the download role binding: %w", err)
 	}
 	rel.DownloadIssuedFor = want
+	metrics.DownloadURLs.Inc()
 	rel.DownloadExpiresAt = &expires
-	r.Recorder.Eventf(or, nil, corev1.EventTypeNormal, "DownloadIssued", "IssueDownload",
-		"Download URLs for %d file(s) issued to %s, valid until %s", len(urls), or.Spec.Requester.Username, expires.Format(time.RFC3339))
+	if r.Recorder != nil {
+		r.Recorder.Eventf(or, nil, corev1.EventTypeNormal, "DownloadIssued", "IssueDownload",
+			"Download URLs for %d file(s) issued to %s, valid until %s", len(urls), or.Spec.Requester.Username, expires.Format(time.RFC3339))
+	}
 	return ctrl.Result{}, nil
 }
 

@@ -39,6 +39,7 @@ import (
 	fivesafesv1alpha1 "github.com/fivesafes/fivesafes/api/v1alpha1"
 	"github.com/fivesafes/fivesafes/internal/audit"
 	"github.com/fivesafes/fivesafes/internal/egress"
+	"github.com/fivesafes/fivesafes/internal/metrics"
 	"github.com/fivesafes/fivesafes/internal/release"
 	"github.com/fivesafes/fivesafes/internal/storage"
 )
@@ -238,6 +239,7 @@ func (r *OutputRequestReconciler) snapshotAndCheck(ctx context.Context, s *outpu
 	if err := r.recordCheck(ctx, s, files, digest, res); err != nil {
 		return s.checkFailed(ReasonOutputAuditUnavailable, "the checks could not be recorded, so their outcome is not shown", err)
 	}
+	metrics.ObserveCheck(res.Outcome, files)
 	or.Status.Files, or.Status.ContentDigest = files, digest
 	or.Status.PolicyDigest, or.Status.Outcome = fivesafesv1alpha1.Digest(res.PolicyDigest), res.Outcome
 	switch res.Outcome {
@@ -448,6 +450,7 @@ func (r *OutputRequestReconciler) markReview(ctx context.Context, rv *fivesafesv
 	if err := r.Status().Patch(ctx, rv, client.MergeFrom(before)); err != nil {
 		return fmt.Errorf("patching the status of review %s: %w", rv.Name, client.IgnoreNotFound(err))
 	}
+	metrics.OutputReviews.WithLabelValues(string(rv.Spec.Decision), strconv.FormatBool(counted)).Inc()
 	return nil
 }
 
@@ -479,6 +482,7 @@ func (r *OutputRequestReconciler) recordReview(ctx context.Context, s *outputSco
 
 // releaseFailed records why the approved files were not released; the error brings backoff.
 func (s *outputScope) releaseFailed(reason, msg string, err error) (ctrl.Result, error) {
+	metrics.OutputReleases.WithLabelValues("failed").Inc()
 	setOutputCondition(s.or, fivesafesv1alpha1.OutputReleasedCondition, metavFalse, reason, msg+": "+err.Error())
 	return ctrl.Result{}, fmt.Errorf("%s: %w", msg, err)
 }
@@ -552,6 +556,7 @@ func (r *OutputRequestReconciler) release(ctx context.Context, s *outputScope) (
 		AuditSequence: entry.Seq, ReleasedAt: metav1.NewTime(m.ReleasedAt.Truncate(time.Second)),
 	}
 	s.released = true
+	metrics.OutputReleases.WithLabelValues("released").Inc()
 	setOutputCondition(or, fivesafesv1alpha1.OutputReleasedCondition, metavTrue, ReasonOutputReleased,
 		fmt.Sprintf("%d files and their manifest are in %s/%s (audit entry %d)", len(m.Files), r.EgressBucket, prefix, entry.Seq))
 	return ctrl.Result{}, nil

@@ -54,13 +54,49 @@ var (
 		Help:    "Time to make one dataset copy, by dataset and result (succeeded, failed).",
 		Buckets: prometheus.ExponentialBuckets(0.05, 2, 14),
 	}, []string{"dataset", "result"})
+	// OutputChecks counts output requests checked, by overall outcome.
+	OutputChecks = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "fivesafes_output_checks_total",
+		Help: "Output requests checked automatically, by overall outcome (pass, review, fail).",
+	}, []string{"outcome"})
+	// OutputFindings counts the findings of output checks, by policy rule.
+	OutputFindings = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "fivesafes_output_findings_total",
+		Help: "Findings of the automatic output checks, by the rule that raised them.",
+	}, []string{"rule"})
+	// OutputReviews counts output reviews judged, by decision and whether they counted.
+	OutputReviews = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "fivesafes_output_reviews_total",
+		Help: "Output reviews judged, by decision (Approve, RequestChanges, Reject) and whether they counted.",
+	}, []string{"decision", "counted"})
+	// OutputReleases counts release attempts, by result.
+	OutputReleases = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "fivesafes_output_releases_total",
+		Help: "Output releases, by result (released, failed).",
+	}, []string{"result"})
+	// DownloadURLs counts download URLs issued for released outputs.
+	DownloadURLs = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "fivesafes_output_download_urls_total",
+		Help: "Download URLs issued to requesters for released outputs, each recorded in the audit log.",
+	})
 )
 
 // Register adds every Fivesafes metric to controller-runtime's registry, with collectors that
 // count agreements by phase and workspaces by condition from reader (the manager's cache).
 func Register(reader client.Reader) {
 	crmetrics.Registry.MustRegister(AuditAppendSeconds, AuditAppendFailures, ExtractRows, ExtractSeconds,
+		OutputChecks, OutputFindings, OutputReviews, OutputReleases, DownloadURLs,
 		&objectCollector{reader: reader})
+}
+
+// ObserveCheck records the automatic checks of one output request.
+func ObserveCheck(outcome fivesafesv1alpha1.CheckOutcome, files []fivesafesv1alpha1.FileCheck) {
+	OutputChecks.WithLabelValues(string(outcome)).Inc()
+	for _, f := range files {
+		for _, fd := range f.Findings {
+			OutputFindings.WithLabelValues(fd.Rule).Inc()
+		}
+	}
 }
 
 // ObserveExtract records one dataset copy.
@@ -84,6 +120,7 @@ func ObserveExtract(dataset string, rows fivesafesv1alpha1.RowCounts, took time.
 var (
 	agreementsDesc = prometheus.NewDesc("fivesafes_agreements", "Data access agreements by phase.", []string{"phase"}, nil)
 	workspacesDesc = prometheus.NewDesc("fivesafes_workspaces", "Workspaces by condition and status.", []string{"condition", "status"}, nil)
+	requestsDesc   = prometheus.NewDesc("fivesafes_output_requests", "Output requests by phase.", []string{"phase"}, nil)
 	expiringDesc   = prometheus.NewDesc("fivesafes_agreement_validity_end_timestamp_seconds",
 		"When each active agreement's validity ends, for alerts on agreements expiring soon.", []string{"agreement", "reference"}, nil)
 )
@@ -97,6 +134,7 @@ func (c *objectCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- agreementsDesc
 	ch <- workspacesDesc
 	ch <- expiringDesc
+	ch <- requestsDesc
 }
 
 func (c *objectCollector) Collect(ch chan<- prometheus.Metric) {
@@ -144,6 +182,24 @@ func (c *objectCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		for k, n := range counts {
 			ch <- prometheus.MustNewConstMetric(workspacesDesc, prometheus.GaugeValue, n, k[0], k[1])
+		}
+	}
+	var ors fivesafesv1alpha1.OutputRequestList
+	if err := c.reader.List(ctx, &ors); err == nil {
+		phases := map[string]float64{}
+		for _, p := range []fivesafesv1alpha1.OutputPhase{
+			fivesafesv1alpha1.OutputChecking, fivesafesv1alpha1.OutputAwaitingReview, fivesafesv1alpha1.OutputChangesRequested,
+			fivesafesv1alpha1.OutputApproved, fivesafesv1alpha1.OutputRejected, fivesafesv1alpha1.OutputReleased, fivesafesv1alpha1.OutputWithdrawn,
+		} {
+			phases[string(p)] = 0
+		}
+		for _, o := range ors.Items {
+			if o.Status.Phase != "" {
+				phases[string(o.Status.Phase)]++
+			}
+		}
+		for p, n := range phases {
+			ch <- prometheus.MustNewConstMetric(requestsDesc, prometheus.GaugeValue, n, p)
 		}
 	}
 }

@@ -26,6 +26,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -48,10 +49,23 @@ import (
 
 var env *testenv.Env
 
+// metricsAddr is where the manager serves /metrics.
+var metricsAddr string
+
 func TestMain(m *testing.M) {
 	testenv.MainWith(m, testenv.Options{Webhooks: true, UserRoles: true, ControllerManager: true, MinIO: true, Vault: true}, &env,
 		func(ctx context.Context, e *testenv.Env) error {
-			if err := e.StartManager(ctx, e.ManagerOptions()); err != nil {
+			o := e.ManagerOptions()
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				return err
+			}
+			metricsAddr = l.Addr().String()
+			if err := l.Close(); err != nil {
+				return err
+			}
+			o.MetricsAddr, o.MetricsSecure = metricsAddr, false
+			if err := e.StartManager(ctx, o); err != nil {
 				return err
 			}
 			return devstack.SeedCatalogue(ctx, e)
@@ -324,4 +338,42 @@ func TestCommitteeToWorkspaceJourney(t *testing.T) {
 	if summary.Summary.Releases != 1 || summary.Summary.ReleasedFiles != 1 {
 		t.Errorf("the register counts %+v releases, want the one release of one file", summary.Summary)
 	}
+
+	// The whole journey shows on the manager's /metrics.
+	resp, err = http.Get("http://" + metricsAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	scrape, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	for _, want := range []string{
+		`fivesafes_agreements{phase="Active"} `,
+		"fivesafes_agreement_validity_end_timestamp_seconds{",
+		`fivesafes_workspaces{condition="Ready",status="True"} `,
+		`fivesafes_extract_rows_total{dataset="hes-apc",outcome="written"} `,
+		"fivesafes_extract_duration_seconds_bucket{",
+		`fivesafes_output_checks_total{outcome=`,
+		`fivesafes_output_reviews_total{counted="true",decision="Approve"} 2`,
+		`fivesafes_output_releases_total{result="released"} 1`,
+		`fivesafes_output_requests{phase="Released"} 1`,
+		"fivesafes_output_download_urls_total 1",
+		"fivesafes_audit_append_duration_seconds_bucket{",
+		"fivesafes_audit_append_failures_total 0",
+		"controller_runtime_reconcile_total{",
+	} {
+		if !strings.Contains(string(scrape), want) {
+			t.Errorf("/metrics has no %s in\n%s", want, grepLines(string(scrape), "fivesafes_"))
+		}
+	}
+}
+
+// grepLines returns the lines of text that start with prefix.
+func grepLines(text, prefix string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.HasPrefix(l, prefix) && !strings.Contains(l, "_bucket{") {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
