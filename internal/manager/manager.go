@@ -74,6 +74,8 @@ type Options struct {
 	WebhookCertDir          string
 	EnableWebhooks          bool
 	EnableHTTP2             bool
+	// WebhookCerts say whether the manager issues its own webhook certificate.
+	WebhookCerts WebhookCertOptions
 
 	// CommitteeGroup is the group whose members' agreement approvals count.
 	CommitteeGroup string
@@ -143,6 +145,12 @@ func DefaultOptions() Options {
 		LeaderElectionNamespace: "fivesafes-system",
 		WebhookPort:             9443,
 		EnableWebhooks:          true,
+		WebhookCerts: WebhookCertOptions{
+			Secret:     "fivesafes-webhook-server-cert",
+			Service:    "fivesafes-webhook-service",
+			Mutating:   "fivesafes-mutating-webhook-configuration",
+			Validating: "fivesafes-validating-webhook-configuration",
+		},
 		Concurrency:             4,
 		CommitteeGroup:          "fivesafes:committee",
 		CheckersGroup:           "fivesafes:output-checkers",
@@ -176,6 +184,11 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.IntVar(&o.WebhookPort, "webhook-port", o.WebhookPort, "Port the admission webhook server listens on.")
 	fs.StringVar(&o.WebhookCertDir, "webhook-cert-dir", o.WebhookCertDir, "Directory with tls.crt and tls.key for the webhook server.")
 	fs.BoolVar(&o.EnableWebhooks, "enable-webhooks", o.EnableWebhooks, "Serve the admission webhooks.")
+	fs.BoolVar(&o.WebhookCerts.Rotation, "webhook-cert-rotation", o.WebhookCerts.Rotation, "Issue and rotate the webhook serving certificate and its CA, and inject the CA into the webhook configurations.")
+	fs.StringVar(&o.WebhookCerts.Secret, "webhook-cert-secret", o.WebhookCerts.Secret, "Secret in the manager's namespace holding the webhook CA and certificate (with --webhook-cert-rotation).")
+	fs.StringVar(&o.WebhookCerts.Service, "webhook-service", o.WebhookCerts.Service, "Service in front of the webhook server; the certificate names <service>.<namespace>.svc.")
+	fs.StringVar(&o.WebhookCerts.Mutating, "mutating-webhook-configuration", o.WebhookCerts.Mutating, "MutatingWebhookConfiguration whose caBundle is kept current (with --webhook-cert-rotation).")
+	fs.StringVar(&o.WebhookCerts.Validating, "validating-webhook-configuration", o.WebhookCerts.Validating, "ValidatingWebhookConfiguration whose caBundle is kept current (with --webhook-cert-rotation).")
 	fs.BoolVar(&o.EnableHTTP2, "enable-http2", o.EnableHTTP2, "Allow HTTP/2 on the metrics and webhook servers (off by default: CVE-2023-44487).")
 	fs.StringVar(&o.CommitteeGroup, "committee-group", o.CommitteeGroup, "Group whose members' approvals of agreements count.")
 	fs.IntVar(&o.Concurrency, "max-concurrent-reconciles", o.Concurrency, "How many objects of one kind are reconciled at once.")
@@ -320,7 +333,7 @@ func (o Options) Validate() error {
 	case o.Audit.FlushInterval <= 0:
 		return errors.New("--audit-flush-interval must be positive")
 	}
-	return nil
+	return o.WebhookCerts.validate(o.LeaderElectionNamespace)
 }
 
 // Scheme returns the scheme the manager's clients use.
@@ -516,8 +529,31 @@ func Setup(mgr ctrl.Manager, o Options) error {
 			return fmt.Errorf("setting up the output request controller: %w", err)
 		}
 	}
-	if o.EnableWebhooks {
+	if !o.EnableWebhooks {
+		return nil
+	}
+	register := func() {
 		webhooks.Register(mgr, webhooks.Options{CommitteeGroup: o.CommitteeGroup, CheckersGroup: o.CheckersGroup, Validator: policies})
 	}
+	if !o.WebhookCerts.Rotation {
+		register()
+		return nil
+	}
+	certDir := o.WebhookCertDir
+	if certDir == "" {
+		certDir = defaultWebhookCertDir
+	}
+	ready, err := addCertRotation(mgr, o.WebhookCerts, o.LeaderElectionNamespace, certDir)
+	if err != nil {
+		return err
+	}
+	if err := mgr.AddReadyzCheck("webhooks", webhooksReady(mgr, ready)); err != nil {
+		return fmt.Errorf("adding the webhook readiness check: %w", err)
+	}
+	// The webhook server starts once its certificate is on disk: a server without one would fail.
+	go func() {
+		<-ready
+		register()
+	}()
 	return nil
 }
