@@ -22,6 +22,7 @@ import (
 	"time"
 
 	vaultapi "github.com/hashicorp/vault/api"
+	batchv1 "k8s.io/api/batch/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/events"
@@ -80,6 +81,9 @@ type DatasetExtractReconciler struct {
 	Concurrency int
 	// BatchSize and TransformConcurrency tune the CSV transform; zero takes its defaults.
 	BatchSize, TransformConcurrency int
+	// Jobs, when set, makes copies of large sources in indexed Jobs; nil copies every source in
+	// the manager.
+	Jobs *ExtractJobs
 }
 
 // extractScope carries what one reconcile has learnt between steps.
@@ -106,6 +110,8 @@ type extractScope struct {
 	failed bool
 	// copied is set when this loop made the copy.
 	copied bool
+	// optOutSource is where the opt-out list's snapshot is, when opt-outs are applied.
+	optOutSource *fivesafesv1alpha1.OptOutSource
 }
 
 // +kubebuilder:rbac:groups=fivesafes.io,resources=datasetextracts,verbs=get;list;watch
@@ -206,15 +212,19 @@ func (r *DatasetExtractReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		}
 	}
 	byName := func(o client.Object) string { return o.GetName() }
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		For(&fivesafesv1alpha1.DatasetExtract{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&fivesafesv1alpha1.OptOutList{}, handler.EnqueueRequestsFromMapFunc(r.extractsWith(indexExtractOptOutList, byName))).
 		Watches(&fivesafesv1alpha1.DataAccessAgreement{}, handler.EnqueueRequestsFromMapFunc(r.extractsWith(indexExtractAgreement, byName))).
 		Watches(&fivesafesv1alpha1.Workspace{}, handler.EnqueueRequestsFromMapFunc(r.extractsWith(indexExtractAgreement,
 			func(o client.Object) string { return o.(*fivesafesv1alpha1.Workspace).Spec.Agreement }))).
 		Watches(&fivesafesv1alpha1.Dataset{}, handler.EnqueueRequestsFromMapFunc(r.extractsWith(indexExtractDataset, byName)),
-			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		Named("datasetextract").
+			builder.WithPredicates(predicate.GenerationChangedPredicate{}))
+	if r.Jobs != nil {
+		// Extraction Jobs run in the system namespace; the manager's cache holds only those.
+		b = b.Watches(&batchv1.Job{}, handler.EnqueueRequestsFromMapFunc(extractOfJob))
+	}
+	return b.Named("datasetextract").
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Concurrency, 1)}).
 		Complete(r)
 }

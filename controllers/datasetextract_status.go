@@ -69,6 +69,8 @@ const (
 	// ReasonExtractCopyFailed: reading, transforming or writing failed part-way; the previous
 	// copy, if any, is still the visible one. Retried with backoff.
 	ReasonExtractCopyFailed = "CopyFailed"
+	// ReasonExtractCopying: an extraction Job is making the copy.
+	ReasonExtractCopying = "Copying"
 )
 
 const (

@@ -18,8 +18,6 @@ package controllers
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -209,8 +207,7 @@ func (r *DatasetExtractReconciler) resolveKey(ctx context.Context, s *extractSco
 		}
 		ka.version = int32(v)
 		ka.wrapped = pseudonym.WrappedKey{Ciphertext: wrapped, KeyVersion: int(v)}
-		sum := sha256.Sum256([]byte(wrapped))
-		s.want.DataKeyDigest = "sha256:" + hex.EncodeToString(sum[:])
+		s.want.DataKeyDigest = extractjob.DataKeyDigest(wrapped)
 	}
 	s.key = ka
 	s.want.PseudonymMode = string(pseudonymMode(s.dx))
@@ -251,6 +248,7 @@ func (r *DatasetExtractReconciler) resolveOptOuts(ctx context.Context, s *extrac
 		}
 		return s.wait(ReasonExtractOptOutsNotLoaded, msg)
 	}
+	s.optOutSource = &list.Spec.Source
 	s.want.OptOuts = extractjob.OptOutRecord{
 		Applied: true, List: list.Name, SnapshotDate: list.Status.SnapshotDate, Digest: string(list.Status.Digest),
 	}
@@ -284,6 +282,9 @@ func (r *DatasetExtractReconciler) observeCopy(ctx context.Context, s *extractSc
 		return ctrl.Result{}, nil
 	}
 	setExtractCondition(s.dx, fivesafesv1alpha1.ExtractCurrent, metavTrue, ReasonExtractUpToDate, currentMessage(m))
+	if err := r.removeStaleJob(ctx, s); err != nil {
+		return ctrl.Result{}, err
+	}
 	if n, err := extractjob.Prune(ctx, r.Store, bucket, s.dx.Spec.Dataset, m.RunID); err != nil {
 		return ctrl.Result{}, fmt.Errorf("removing objects no manifest names: %w", err)
 	} else if n > 0 {
@@ -298,6 +299,9 @@ func (r *DatasetExtractReconciler) observeCopy(ctx context.Context, s *extractSc
 func (r *DatasetExtractReconciler) makeCopy(ctx context.Context, s *extractScope) (ctrl.Result, error) {
 	if len(s.needed) == 0 {
 		return ctrl.Result{}, nil
+	}
+	if r.byJob(s) {
+		return r.copyByJob(ctx, s)
 	}
 	ps, closeKey, err := r.pseudonymiser(ctx, s)
 	if err != nil {

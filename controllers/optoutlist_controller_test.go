@@ -72,7 +72,7 @@ func newOptOutHarness(t *testing.T, bucket string) *optOutHarness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := mc.MakeBucket(ctx, bucket, minio.MakeBucketOptions{}); err != nil {
+	if err := mc.MakeBucket(ctx, bucket, minio.MakeBucketOptions{}); err != nil && minio.ToErrorResponse(err).Code != "BucketAlreadyOwnedByYou" {
 		t.Fatal(err)
 	}
 	cs, err := kubernetes.NewForConfig(env.Config)

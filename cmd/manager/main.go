@@ -28,6 +28,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
+	"github.com/fivesafes/fivesafes/internal/extractworker"
 	"github.com/fivesafes/fivesafes/internal/manager"
 
 	// Trust roots built into the binary, so it verifies TLS in an image without a CA bundle.
@@ -35,13 +36,17 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "extract" {
+		// An extraction Job's worker: one part of a dataset copy.
+		os.Exit(extractworker.Main(ctrl.SetupSignalHandler(), os.Args[2:], os.Stdout, os.Stderr))
+	}
 	fs := flag.NewFlagSet("manager", flag.ContinueOnError)
 	opts := manager.DefaultOptions()
 	opts.BindFlags(fs)
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(fs)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: manager [flags]\n\nRuns the Fivesafes controllers and admission webhooks.\n\nFlags:\n")
+		fmt.Fprintf(fs.Output(), "Usage: manager [flags]\n       manager extract [flags]\n\nRuns the Fivesafes controllers and admission webhooks; `manager extract` is an extraction Job's worker.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(os.Args[1:]); err != nil {

@@ -100,6 +100,10 @@ type Config struct {
 	// MaxRecordSize is the largest source record in bytes (DefaultMaxRecordSize when 0, at most
 	// MaxRecordSizeLimit).
 	MaxRecordSize int
+	// PseudonymMemo is how many pseudonyms of numeric identifiers the copy remembers so that
+	// each distinct identifier is pseudonymised once (DefaultPseudonymMemo when 0; negative
+	// remembers none).
+	PseudonymMemo int
 }
 
 // Counts accounts for every data row read: Read = Written + OptedOut + Malformed.
@@ -400,6 +404,14 @@ func Transform(ctx context.Context, src io.Reader, dst io.Writer, cfg Config) (R
 
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	ps := cfg.Pseudonymiser
+	if ps != nil && cfg.PseudonymMemo >= 0 {
+		size := cfg.PseudonymMemo
+		if size == 0 {
+			size = DefaultPseudonymMemo
+		}
+		ps = newMemo(ps, size)
+	}
 	nbatches := cfg.Concurrency + 2
 	free := make(chan *batch, nbatches)
 	for range nbatches {
@@ -411,7 +423,7 @@ func Transform(ctx context.Context, src io.Reader, dst io.Writer, cfg Config) (R
 	for range cfg.Concurrency {
 		wg.Go(func() {
 			for b := range work {
-				b.err = pseudonymise(ctx, cfg.Pseudonymiser, b)
+				b.err = pseudonymise(ctx, ps, b)
 				close(b.done)
 			}
 		})

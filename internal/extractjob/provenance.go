@@ -181,3 +181,9 @@ func (p Provenance) Changes(was Provenance) []string {
 	}
 	return out
 }
+
+// DataKeyDigest is the digest recorded for a wrapped data key: the sha256 of its ciphertext.
+func DataKeyDigest(wrapped string) string {
+	sum := sha256.Sum256([]byte(wrapped))
+	return "sha256:" + hex.EncodeToString(sum[:])
+}

@@ -27,7 +27,7 @@ import (
 
 // Prune deletes, every version of, the objects under dataset's prefix in bucket that belong to
 // runs older than keep (the run whose copy the manifest names): earlier generations and the
-// leftovers of runs that died. Generations of runs that sort after keep are left alone, as a run
+// leftovers of runs that died, and the part records of keep once its manifest is written. Generations of runs that sort after keep are left alone, as a run
 // may still be writing them; the manifest's versions are kept as the history of the copies made.
 // It returns how many object versions it deleted; with nothing to delete it only lists.
 func Prune(ctx context.Context, st Store, bucket, dataset, keep string) (int, error) {
@@ -42,7 +42,11 @@ func Prune(ctx context.Context, st Store, bucket, dataset, keep string) (int, er
 		if key == manifest {
 			return true
 		}
-		run, _, inRun := strings.Cut(strings.TrimPrefix(key, prefix), "/")
+		run, rest, inRun := strings.Cut(strings.TrimPrefix(key, prefix), "/")
+		if run == keep && strings.HasPrefix(rest, "parts/") {
+			// The records of the parts of a published copy: the manifest now says it all.
+			return false
+		}
 		return inRun && run >= keep
 	})
 }

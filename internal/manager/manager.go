@@ -53,6 +53,7 @@ import (
 	"github.com/fivesafes/fivesafes/internal/agreement"
 	"github.com/fivesafes/fivesafes/internal/audit"
 	"github.com/fivesafes/fivesafes/internal/egress"
+	"github.com/fivesafes/fivesafes/internal/extractworker"
 	"github.com/fivesafes/fivesafes/internal/metrics"
 	"github.com/fivesafes/fivesafes/internal/optoutcache"
 	"github.com/fivesafes/fivesafes/internal/policy"
@@ -112,6 +113,21 @@ type Options struct {
 	Audit AuditOptions
 	// Network says what workspace pods may reach.
 	Network controllers.NetworkSettings
+	// ExtractJobs say when copies run as indexed Jobs.
+	ExtractJobs ExtractJobOptions
+}
+
+// ExtractJobOptions say when and how dataset copies run as indexed Jobs of the manager image.
+type ExtractJobOptions struct {
+	// Image is the manager image the workers run; empty makes every copy in the manager.
+	Image string
+	// Threshold is the source size in bytes from which a copy runs as a Job.
+	Threshold int64
+	// Parallelism is how many parts of one copy run at once.
+	Parallelism int
+	// StorageSecret, in the manager's namespace, holds the object store credentials for the
+	// workers under accessKey and secretKey.
+	StorageSecret string
 }
 
 // StorageOptions locate the S3-compatible object store. Credentials come from the environment
@@ -170,7 +186,8 @@ func DefaultOptions() Options {
 			DNSNamespace: "kube-system",
 			DNSPodLabels: map[string]string{"k8s-app": "kube-dns"},
 		},
-		Audit: AuditOptions{Bucket: "fivesafes-audit", RetentionMode: audit.RetentionCompliance, RetentionDays: 2557, FlushInterval: 30 * time.Second},
+		ExtractJobs: ExtractJobOptions{Threshold: 1 << 30, Parallelism: 4, StorageSecret: "fivesafes-storage"},
+		Audit:       AuditOptions{Bucket: "fivesafes-audit", RetentionMode: audit.RetentionCompliance, RetentionDays: 2557, FlushInterval: 30 * time.Second},
 	}
 }
 
@@ -209,6 +226,10 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 		}
 		return nil
 	})
+	fs.StringVar(&o.ExtractJobs.Image, "extract-job-image", o.ExtractJobs.Image, "Manager image that extraction Jobs run (`manager extract`); empty makes every copy in the manager.")
+	fs.Int64Var(&o.ExtractJobs.Threshold, "extract-job-threshold", o.ExtractJobs.Threshold, "Source size in bytes from which a copy runs as an indexed Job, one completion per source object.")
+	fs.IntVar(&o.ExtractJobs.Parallelism, "extract-job-parallelism", o.ExtractJobs.Parallelism, "How many parts of one copy an extraction Job runs at once.")
+	fs.StringVar(&o.ExtractJobs.StorageSecret, "extract-job-storage-secret", o.ExtractJobs.StorageSecret, "Secret in the manager's namespace with the object store credentials (accessKey, secretKey) for extraction Jobs.")
 	fs.StringVar(&o.Storage.Endpoint, "storage-endpoint", o.Storage.Endpoint, "host:port of the S3-compatible object store (credentials from FIVESAFES_STORAGE_ACCESS_KEY and FIVESAFES_STORAGE_SECRET_KEY).")
 	fs.BoolVar(&o.Storage.Secure, "storage-secure", o.Storage.Secure, "Use HTTPS to reach the object store.")
 	fs.StringVar(&o.Storage.EgressBucket, "egress-bucket", o.Storage.EgressBucket, "Bucket for released outputs and the snapshots of requested ones; no workspace can reach it.")
@@ -330,10 +351,28 @@ func (o Options) Validate() error {
 		return errors.New("--download-url-expiry must be between a minute and seven days")
 	case o.Vault.TokenTTL < time.Minute:
 		return errors.New("--vault-token-ttl must be at least a minute")
+	case o.ExtractJobs.Image != "" && (o.ExtractJobs.Threshold < 0 || o.ExtractJobs.Parallelism < 1 || o.ExtractJobs.StorageSecret == ""):
+		return errors.New("with --extract-job-image, --extract-job-threshold must not be negative, --extract-job-parallelism must be at least 1 and --extract-job-storage-secret must name a Secret")
 	case o.Audit.FlushInterval <= 0:
 		return errors.New("--audit-flush-interval must be positive")
 	}
 	return o.WebhookCerts.validate(o.LeaderElectionNamespace)
+}
+
+// extractJobs returns the extract controller's Job settings, nil when copies run in the manager.
+func (o Options) extractJobs() *controllers.ExtractJobs {
+	j := o.ExtractJobs
+	if j.Image == "" {
+		return nil
+	}
+	return &controllers.ExtractJobs{
+		Threshold: j.Threshold,
+		Storage:   extractworker.Storage{Endpoint: o.Storage.Endpoint, Secure: o.Storage.Secure},
+		Options: extractworker.JobOptions{
+			Image: j.Image, Parallelism: int32(min(j.Parallelism, 1<<20)), //nolint:gosec // bounded above
+			StorageSecret: j.StorageSecret, VaultAddress: o.Vault.Address,
+		},
+	}
 }
 
 // Scheme returns the scheme the manager's clients use.
@@ -500,6 +539,7 @@ func Setup(mgr ctrl.Manager, o Options) error {
 			OptOuts:         optOuts,
 			Audit:           auditLog,
 			Concurrency:     o.Concurrency,
+			Jobs:            o.extractJobs(),
 		}).SetupWithManager(mgr); err != nil {
 			return fmt.Errorf("setting up the dataset extract controller: %w", err)
 		}
