@@ -16,7 +16,10 @@ HELM = $(call tool,helm,helm)
 KUBEBUILDER_ASSETS = $(shell $(TOOLS) path kube)
 FIVESAFES_MINIO_DIR = $(shell $(TOOLS) path minio)
 FIVESAFES_VAULT_DIR = $(shell $(TOOLS) path vault)
-TEST_ENV = KUBEBUILDER_ASSETS=$(KUBEBUILDER_ASSETS) FIVESAFES_MINIO_DIR=$(FIVESAFES_MINIO_DIR) FIVESAFES_VAULT_DIR=$(FIVESAFES_VAULT_DIR)
+FIVESAFES_HELM_DIR = $(shell $(TOOLS) path helm)
+FIVESAFES_KUBECTL_DIR = $(shell $(TOOLS) path kubectl)
+TEST_ENV = KUBEBUILDER_ASSETS=$(KUBEBUILDER_ASSETS) FIVESAFES_MINIO_DIR=$(FIVESAFES_MINIO_DIR) FIVESAFES_VAULT_DIR=$(FIVESAFES_VAULT_DIR) \
+	FIVESAFES_HELM_DIR=$(FIVESAFES_HELM_DIR) FIVESAFES_KUBECTL_DIR=$(FIVESAFES_KUBECTL_DIR)
 
 GO_TEST_FLAGS ?= -count=1 -timeout=30m
 BENCH ?= .
@@ -39,6 +42,10 @@ manifests: tool-controller-gen ## Generate CRDs and RBAC from the API types and 
 .PHONY: generate
 generate: tool-controller-gen ## Generate deepcopy functions for the API types.
 	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths="./api/..."
+
+.PHONY: chart
+chart: ## Copy the generated CRDs, RBAC and webhook manifests into the Helm chart and regenerate its values table.
+	go run ./hack/chart
 
 .PHONY: fmt
 fmt: ## Run gofmt on the code.
@@ -71,7 +78,7 @@ bench: tools-test ## Run the benchmarks; each reports its ratio against a baseli
 	$(TEST_ENV) go test $(BENCH_FLAGS) -bench='$(BENCH)' $(PKGS)
 
 .PHONY: verify
-verify: manifests generate fmt tidy vet lint ## Regenerate everything and fail if the tree changed; lint and vet.
+verify: manifests generate chart fmt tidy vet lint helm-lint ## Regenerate everything and fail if the tree changed; lint and vet.
 	@if [ -n "$$(git status --porcelain)" ]; then \
 		echo "make verify: generated or formatted files differ from the commit:"; \
 		git status --porcelain; git --no-pager diff --stat; exit 1; \
@@ -95,7 +102,11 @@ dev: tools-dev ## Build what is missing and run the whole system locally on 127.
 
 .PHONY: helm-lint
 helm-lint: tool-helm ## Lint the Helm chart.
-	$(HELM) lint charts/fivesafes
+	$(HELM) lint --strict charts/fivesafes
+
+.PHONY: image
+image: ## Build the manager image, reproducibly and without Docker, as an OCI layout and a tarball in bin/image.
+	go run ./hack/image -out bin/image
 
 ##@ Tools
 
@@ -104,8 +115,8 @@ tools: ## Build every pinned tool into the cache (reused when present).
 	$(TOOLS) all
 
 .PHONY: tools-test
-tools-test: ## Build the components the test suites start: control plane, MinIO, Vault.
-	$(TOOLS) kube minio vault
+tools-test: ## Build the components the test suites use: control plane, kubectl, helm, MinIO, Vault.
+	$(TOOLS) kube kubectl helm minio vault
 
 .PHONY: tools-dev
 tools-dev: ## Build the components of the local stack.

@@ -150,7 +150,7 @@ func (r *DatasetExtractReconciler) startJob(ctx context.Context, s *extractScope
 		if err := r.Delete(ctx, cm); client.IgnoreNotFound(err) != nil {
 			return ctrl.Result{}, fmt.Errorf("removing a stale extraction plan: %w", err)
 		}
-		return ctrl.Result{Requeue: true}, nil
+		return ctrl.Result{RequeueAfter: time.Second}, nil
 	} else if err != nil {
 		return ctrl.Result{}, fmt.Errorf("writing the extraction plan: %w", err)
 	}
@@ -221,7 +221,7 @@ func (r *DatasetExtractReconciler) restartJob(ctx context.Context, key client.Ob
 	if err := r.deleteJob(ctx, key); err != nil {
 		return ctrl.Result{}, err
 	}
-	return ctrl.Result{Requeue: true}, nil
+	return ctrl.Result{RequeueAfter: time.Second}, nil
 }
 
 // deleteJob removes an extraction Job, its pods and its plan.

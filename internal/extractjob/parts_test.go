@@ -41,7 +41,7 @@ func TestExtractPartsMatchRun(t *testing.T) {
 	runID := NewRunID(time.Now())
 	in := f.input(t, runID, set, "sha256:01")
 	recorded := 0
-	in.BeforePublish = func(_ context.Context, m Manifest) error { recorded++; return nil }
+	in.BeforePublish = func(context.Context, Manifest) error { recorded++; return nil }
 	if _, err := Publish(ctx, in, time.Now()); !errors.Is(err, ErrPartsMissing) {
 		t.Fatalf("publishing before any part: %v, want ErrPartsMissing", err)
 	}

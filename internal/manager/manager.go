@@ -161,8 +161,8 @@ func DefaultOptions() Options {
 		LeaderElectionNamespace: "fivesafes-system",
 		WebhookPort:             9443,
 		EnableWebhooks:          true,
-		WebhookCerts: WebhookCertOptions{
-			Secret:     "fivesafes-webhook-server-cert",
+		WebhookCerts: WebhookCertOptions{ //nolint:gosec // names of a Secret, a Service and webhook configurations
+			Secret:     "fivesafes-webhook-cert",
 			Service:    "fivesafes-webhook-service",
 			Mutating:   "fivesafes-mutating-webhook-configuration",
 			Validating: "fivesafes-validating-webhook-configuration",

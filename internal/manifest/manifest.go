@@ -105,7 +105,7 @@ func Read(name string, r io.Reader) ([]Object, error) {
 func stripComments(doc []byte) []byte {
 	var b bytes.Buffer
 	for _, line := range bytes.Split(doc, []byte("\n")) {
-		if t := bytes.TrimSpace(line); len(t) > 0 && t[0] != '#' {
+		if t := bytes.TrimSpace(line); len(t) > 0 && t[0] != '#' && !bytes.Equal(t, []byte("---")) {
 			b.Write(line)
 			b.WriteByte('\n')
 		}
