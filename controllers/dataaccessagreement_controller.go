@@ -132,8 +132,8 @@ func (r *DataAccessAgreementReconciler) patchStatus(ctx context.Context, s *agre
 	}
 	base := s.daa.DeepCopy()
 	base.Status = s.before
-	if err := r.Status().Patch(ctx, s.daa, client.MergeFrom(base)); err != nil {
-		return fmt.Errorf("patching agreement status: %w", client.IgnoreNotFound(err))
+	if err := r.Status().Patch(ctx, s.daa, client.MergeFrom(base)); client.IgnoreNotFound(err) != nil {
+		return fmt.Errorf("patching agreement status: %w", err)
 	}
 	return nil
 }

@@ -155,8 +155,8 @@ func (r *DataAccessAgreementReconciler) markApprovals(ctx context.Context, appro
 				return err
 			}
 		}
-		if err := r.Status().Patch(ctx, a, client.MergeFrom(before)); err != nil {
-			return fmt.Errorf("marking approval %s: %w", a.Name, client.IgnoreNotFound(err))
+		if err := r.Status().Patch(ctx, a, client.MergeFrom(before)); client.IgnoreNotFound(err) != nil {
+			return fmt.Errorf("marking approval %s: %w", a.Name, err)
 		}
 	}
 	return nil

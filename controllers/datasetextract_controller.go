@@ -173,8 +173,8 @@ func (r *DatasetExtractReconciler) patchExtractStatus(ctx context.Context, s *ex
 		// those that changed, or a first write that leaves some at zero is refused.
 		base.Status.Rows = fivesafesv1alpha1.RowCounts{Read: -1, Written: -1, OptedOut: -1, InvalidIdentifier: -1, Malformed: -1}
 	}
-	if err := r.Status().Patch(ctx, s.dx, client.MergeFrom(base)); err != nil {
-		return fmt.Errorf("patching extract status: %w", client.IgnoreNotFound(err))
+	if err := r.Status().Patch(ctx, s.dx, client.MergeFrom(base)); client.IgnoreNotFound(err) != nil {
+		return fmt.Errorf("patching extract status: %w", err)
 	}
 	return nil
 }

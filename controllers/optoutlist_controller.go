@@ -127,8 +127,8 @@ func (r *OptOutListReconciler) patchOptOutStatus(ctx context.Context, s *optOutS
 	}
 	base := s.list.DeepCopy()
 	base.Status = s.before
-	if err := r.Status().Patch(ctx, s.list, client.MergeFrom(base)); err != nil {
-		return fmt.Errorf("patching opt-out list status: %w", client.IgnoreNotFound(err))
+	if err := r.Status().Patch(ctx, s.list, client.MergeFrom(base)); client.IgnoreNotFound(err) != nil {
+		return fmt.Errorf("patching opt-out list status: %w", err)
 	}
 	return nil
 }

@@ -125,8 +125,8 @@ func (r *OutputRequestReconciler) patchOutputStatus(ctx context.Context, s *outp
 	}
 	base := s.or.DeepCopy()
 	base.Status = s.before
-	if err := r.Status().Patch(ctx, s.or, client.MergeFrom(base)); err != nil {
-		return fmt.Errorf("patching output request status: %w", client.IgnoreNotFound(err))
+	if err := r.Status().Patch(ctx, s.or, client.MergeFrom(base)); client.IgnoreNotFound(err) != nil {
+		return fmt.Errorf("patching output request status: %w", err)
 	}
 	return nil
 }

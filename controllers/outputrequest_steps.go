@@ -447,8 +447,8 @@ func (r *OutputRequestReconciler) markReview(ctx context.Context, rv *fivesafesv
 	if equality.Semantic.DeepEqual(before.Status, rv.Status) {
 		return nil
 	}
-	if err := r.Status().Patch(ctx, rv, client.MergeFrom(before)); err != nil {
-		return fmt.Errorf("patching the status of review %s: %w", rv.Name, client.IgnoreNotFound(err))
+	if err := r.Status().Patch(ctx, rv, client.MergeFrom(before)); client.IgnoreNotFound(err) != nil {
+		return fmt.Errorf("patching the status of review %s: %w", rv.Name, err)
 	}
 	metrics.OutputReviews.WithLabelValues(string(rv.Spec.Decision), strconv.FormatBool(counted)).Inc()
 	return nil

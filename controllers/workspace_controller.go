@@ -160,8 +160,8 @@ func (r *WorkspaceReconciler) reconcileDelete(ctx context.Context, s *workspaceS
 		return ctrl.Result{}, err
 	}
 	controllerutil.RemoveFinalizer(s.ws, WorkspaceFinalizer)
-	if err := r.Update(ctx, s.ws); err != nil {
-		return ctrl.Result{}, fmt.Errorf("removing finalizer: %w", client.IgnoreNotFound(err))
+	if err := r.Update(ctx, s.ws); client.IgnoreNotFound(err) != nil {
+		return ctrl.Result{}, fmt.Errorf("removing finalizer: %w", err)
 	}
 	return ctrl.Result{}, nil
 }
@@ -172,8 +172,8 @@ func (r *WorkspaceReconciler) patchWorkspaceStatus(ctx context.Context, s *works
 	}
 	base := s.ws.DeepCopy()
 	base.Status = s.before
-	if err := r.Status().Patch(ctx, s.ws, client.MergeFrom(base)); err != nil {
-		return fmt.Errorf("patching workspace status: %w", client.IgnoreNotFound(err))
+	if err := r.Status().Patch(ctx, s.ws, client.MergeFrom(base)); client.IgnoreNotFound(err) != nil {
+		return fmt.Errorf("patching workspace status: %w", err)
 	}
 	s.before = *s.ws.Status.DeepCopy()
 	return nil

@@ -314,6 +314,9 @@ func quorumOf(conds []metav1.Condition, fallback int) int {
 // countedYes is how status.decisions[].counted says that a decision counts.
 const countedYes = "Yes"
 
+// reviewCounted is how status.reviews[].counted of an output request says that a review counts.
+const reviewCounted = "counted"
+
 func newAgreementStatusView(a *fivesafesv1alpha1.DataAccessAgreement, quorum int, now time.Time) (*agreementStatusView, error) {
 	v := &agreementStatusView{
 		Name:         a.Name,

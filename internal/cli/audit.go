@@ -208,7 +208,7 @@ func verifyAuditFrom(ctx context.Context, from string) (auditVerifyReport, error
 
 func writeVerifyText(w io.Writer, rep auditVerifyReport) error {
 	var b strings.Builder
-	what := map[string]string{"store": "audit log", "file": "audit log", "bundle": "audit bundle"}[rep.Layout]
+	what := map[string]string{"bucket": "audit log", "store": "audit log", "file": "audit log", "bundle": "audit bundle"}[rep.Layout]
 	if rep.OK {
 		if rep.Entries == 0 {
 			fmt.Fprintf(&b, "The %s at %s holds no entries.\n", what, rep.From)

@@ -360,9 +360,10 @@ func newOutputStatusView(r *fivesafesv1alpha1.OutputRequest) *outputStatusView {
 		}
 	}
 	for _, rr := range st.Reviews {
-		rv := outputReviewView{Review: rr.Review, Reviewer: rr.Reviewer, Decision: string(rr.Decision), Counted: rr.Counted == countedYes}
+		// The controller writes "counted" or "not counted: <why>".
+		rv := outputReviewView{Review: rr.Review, Reviewer: rr.Reviewer, Decision: string(rr.Decision), Counted: rr.Counted == reviewCounted}
 		if !rv.Counted {
-			rv.Why = strings.TrimSpace(strings.TrimPrefix(rr.Counted, "No:"))
+			rv.Why = strings.TrimSpace(strings.TrimPrefix(rr.Counted, "not counted:"))
 		}
 		v.Reviews = append(v.Reviews, rv)
 	}

@@ -214,9 +214,9 @@ func TestOutputRequestStatusWithdraw(t *testing.T) {
 				Findings: []fivesafesv1alpha1.Finding{{Rule: "egress.figure", Message: "Figures always need review by a person."}}},
 		},
 		Reviews: []fivesafesv1alpha1.ReviewRecord{
-			{Review: "winter-2026-aaaaa", Reviewer: "checker-one", Decision: fivesafesv1alpha1.ReviewApprove, Counted: "Yes"},
-			{Review: "winter-2026-bbbbb", Reviewer: "checker-two", Decision: fivesafesv1alpha1.ReviewApprove, Counted: "Yes"},
-			{Review: "winter-2026-ccccc", Reviewer: "researcher", Decision: fivesafesv1alpha1.ReviewApprove, Counted: "No: the reviewer is the requester"},
+			{Review: "winter-2026-aaaaa", Reviewer: "checker-one", Decision: fivesafesv1alpha1.ReviewApprove, Counted: "counted"},
+			{Review: "winter-2026-bbbbb", Reviewer: "checker-two", Decision: fivesafesv1alpha1.ReviewApprove, Counted: "counted"},
+			{Review: "winter-2026-ccccc", Reviewer: "researcher", Decision: fivesafesv1alpha1.ReviewApprove, Counted: "not counted: the requester cannot review their own request"},
 		},
 		Release: &fivesafesv1alpha1.Release{
 			Bucket: "egress", Prefix: "releases/nic-38002/winter-2026/", ManifestSHA256: testFileDigest, AuditSequence: 42, ReleasedAt: released,
@@ -235,7 +235,7 @@ func TestOutputRequestStatusWithdraw(t *testing.T) {
 		"[sdc.threshold] A count is below the threshold of 10. At row 4, column count.",
 		"[egress.figure] Figures always need review by a person.",
 		"checker-one ",
-		"no: the reviewer is the requester",
+		"no: the requester cannot review their own request",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("status lacks %q:\n%s", want, text)
@@ -249,7 +249,7 @@ func TestOutputRequestStatusWithdraw(t *testing.T) {
 	}
 	if v.Phase != "Released" || v.Outcome != "review" || v.ContentDigest != testContentDigest || v.Approvals != 2 || len(v.Files) != 2 ||
 		v.Files[0].Outcome != "review" || len(v.Files[0].Findings) != 1 || v.Files[0].Findings[0].Rule != "sdc.threshold" ||
-		len(v.Reviews) != 3 || !v.Reviews[0].Counted || v.Reviews[2].Counted || v.Reviews[2].Why != "the reviewer is the requester" ||
+		len(v.Reviews) != 3 || !v.Reviews[0].Counted || v.Reviews[2].Counted || v.Reviews[2].Why != "the requester cannot review their own request" ||
 		v.Release == nil || v.Release.Location != "s3://egress/releases/nic-38002/winter-2026/" || !v.Release.ReleasedAt.Equal(released.Time) ||
 		len(v.Notes) != 0 {
 		t.Fatalf("status = %s", js)
