@@ -330,7 +330,8 @@ func TestOutputRequestJourney(t *testing.T) {
 	}
 	wantCounted(t, or.Namespace, "paper-dan-2", metav1.ConditionTrue, controllers.ReasonReviewCounted)
 	releases := h.entries(t, audit.ActionOutputRelease, "paper")
-	if len(releases) != 1 || releases[0].Seq != rel.AuditSequence || releases[0].Stage != audit.StageIntended {
+	// The intent and its completion, both naming the agreement and the request.
+	if len(releases) != 2 || releases[0].Seq != rel.AuditSequence || releases[0].Stage != audit.StageIntended || releases[1].Stage != audit.StageDone {
 		t.Fatalf("output.release entries %+v, status sequence %d", releases, rel.AuditSequence)
 	}
 	if done := h.completion(t, rel.AuditSequence); done == nil || done.Details["manifestSha256"] != string(rel.ManifestSHA256) {
@@ -345,7 +346,7 @@ func TestOutputRequestJourney(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if again.ResourceVersion != or.ResourceVersion || len(h.entries(t, audit.ActionOutputRelease, "paper")) != 1 {
+	if again.ResourceVersion != or.ResourceVersion || len(h.entries(t, audit.ActionOutputRelease, "paper")) != 2 {
 		t.Fatal("a released request was written or recorded again")
 	}
 

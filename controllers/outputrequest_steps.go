@@ -638,7 +638,15 @@ func (r *OutputRequestReconciler) completeRelease(ctx context.Context, intent au
 	if !ok || intent.Stage != audit.StageIntended {
 		return nil
 	}
-	if _, err := l.Complete(ctx, intent, audit.Outcome{Decision: "released", Details: map[string]any{"manifestSha256": string(manifest)}}); err != nil {
+	details := map[string]any{"manifestSha256": string(manifest)}
+	// The completion names the agreement and request as its intent does, so that filtering the
+	// log by agreement, and exporting a release's entries, finds both.
+	for _, k := range []string{audit.DetailAgreement, "request"} {
+		if v, ok := intent.Details[k]; ok {
+			details[k] = v
+		}
+	}
+	if _, err := l.Complete(ctx, intent, audit.Outcome{Decision: "released", Details: details}); err != nil {
 		return fmt.Errorf("appending to the audit log: %w", err)
 	}
 	return nil
