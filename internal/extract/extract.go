@@ -102,7 +102,8 @@ type Config struct {
 	MaxRecordSize int
 	// PseudonymMemo is how many pseudonyms of numeric identifiers the copy remembers so that
 	// each distinct identifier is pseudonymised once (DefaultPseudonymMemo when 0; negative
-	// remembers none).
+	// remembers none). A pseudonymiser that computes locally (ComputesLocally reports true) is
+	// never memoised: its HMAC costs about as much as a lookup in a large memo.
 	PseudonymMemo int
 }
 
@@ -405,6 +406,10 @@ func Transform(ctx context.Context, src io.Reader, dst io.Writer, cfg Config) (R
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	ps := cfg.Pseudonymiser
+	if local, ok := ps.(interface{ ComputesLocally() bool }); ok && local.ComputesLocally() {
+		// A local HMAC costs about as much as a lookup in a large memo: remember nothing.
+		cfg.PseudonymMemo = -1
+	}
 	if ps != nil && cfg.PseudonymMemo >= 0 {
 		size := cfg.PseudonymMemo
 		if size == 0 {

@@ -230,6 +230,9 @@ func (in *Input) copyObject(ctx context.Context, n int, src SourceObject) (Objec
 		// signing every chunk's sha256 again on plain HTTP (TLS uploads are never chunk-signed)
 		// would cost a third of the copy's CPU.
 		DisableContentSha256: true,
+		// Two parts in flight: the next part fills while the last one uploads.
+		ConcurrentStreamParts: true,
+		NumThreads:            2,
 	})
 	// The transform stops at once if the upload ended early; its error then is errUploadEnded.
 	_ = pr.CloseWithError(errUploadEnded)

@@ -152,6 +152,10 @@ func (l *Local) Pseudonymise(ctx context.Context, ids [][]byte) ([][]byte, error
 	return out, nil
 }
 
+// ComputesLocally reports that pseudonyms are computed in this process, with no request to
+// Vault, so callers need not remember them.
+func (l *Local) ComputesLocally() bool { return true }
+
 // Append appends the pseudonym of the normalised identifier id to dst.
 func (l *Local) Append(dst, id []byte) ([]byte, error) {
 	l.mu.RLock()
