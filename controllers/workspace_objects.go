@@ -35,6 +35,9 @@ const (
 	LabelWorkspace = "fivesafes.io/workspace"
 	// LabelManagedBy marks objects the operator manages.
 	LabelManagedBy = "app.kubernetes.io/managed-by"
+	// AnnotationAllowedImages on a workspace namespace lists, comma-separated, the images its
+	// pods may run: the agreement's allow-list, read by the pod policy.
+	AnnotationAllowedImages = "fivesafes.io/allowed-images"
 	managedBy      = "fivesafes"
 
 	netpolDefaultDeny  = "default-deny"
@@ -159,15 +162,17 @@ func researcherSubjects(ws *fivesafesv1alpha1.Workspace) []rbacv1.Subject {
 	return subjects
 }
 
-// desiredPodPolicy is the cluster-wide policy every workspace binding uses, with the Workspace
-// as its parameter: images on the agreement's allow-list only, nothing privileged or host-level,
-// and no service account token.
+// desiredPodPolicy is the cluster-wide policy for pods in every workspace namespace: images on
+// the agreement's allow-list only (the namespace's AnnotationAllowedImages, which only the
+// operator writes), nothing privileged or host-level, and no service account token. A namespace
+// without the annotation allows no image.
 func desiredPodPolicy() admissionregistrationv1.ValidatingAdmissionPolicySpec {
 	containers := "(object.spec.containers + (has(object.spec.initContainers) ? object.spec.initContainers : []) + (has(object.spec.ephemeralContainers) ? object.spec.ephemeralContainers : []))"
+	allowed := "has(namespaceObject.metadata.annotations) && '" + AnnotationAllowedImages + "' in namespaceObject.metadata.annotations ? " +
+		"namespaceObject.metadata.annotations['" + AnnotationAllowedImages + "'].split(',') : []"
 	fail := admissionregistrationv1.Fail
 	return admissionregistrationv1.ValidatingAdmissionPolicySpec{
 		FailurePolicy: &fail,
-		ParamKind:     &admissionregistrationv1.ParamKind{APIVersion: fivesafesv1alpha1.GroupVersion.String(), Kind: "Workspace"},
 		MatchConstraints: &admissionregistrationv1.MatchResources{
 			// The API server's defaults, written out so a resync compares equal and writes nothing.
 			NamespaceSelector: &metav1.LabelSelector{},
@@ -186,11 +191,12 @@ func desiredPodPolicy() admissionregistrationv1.ValidatingAdmissionPolicySpec {
 		},
 		Variables: []admissionregistrationv1.Variable{
 			{Name: "containers", Expression: containers},
+			{Name: "allowed", Expression: allowed},
 		},
 		Validations: []admissionregistrationv1.Validation{
 			{
-				Expression:        "variables.containers.all(c, params.spec.resources.images.exists(i, c.image == i || c.image.startsWith(i + ':') || c.image.startsWith(i + '@')))",
-				MessageExpression: "'every container image must be on the agreement\\'s allow-list: ' + params.spec.resources.images.join(', ')",
+				Expression:        "variables.containers.all(c, variables.allowed.exists(i, i != '' && (c.image == i || c.image.startsWith(i + ':') || c.image.startsWith(i + '@'))))",
+				MessageExpression: "'every container image must be on the agreement\\'s allow-list: ' + variables.allowed.join(', ')",
 				Reason:            ptr.To(metav1.StatusReasonForbidden),
 			},
 			{
@@ -217,15 +223,18 @@ func desiredPodPolicy() admissionregistrationv1.ValidatingAdmissionPolicySpec {
 	}
 }
 
-func desiredPodPolicyBinding(ws *fivesafesv1alpha1.Workspace) admissionregistrationv1.ValidatingAdmissionPolicyBindingSpec {
-	deny := admissionregistrationv1.DenyAction
+// desiredPodPolicyBinding binds the pod policy to every workspace namespace. One binding, made
+// once, covers each namespace from the moment it is created with its label: nothing waits for a
+// per-namespace binding to reach the API server's admission chain.
+func desiredPodPolicyBinding() admissionregistrationv1.ValidatingAdmissionPolicyBindingSpec {
 	return admissionregistrationv1.ValidatingAdmissionPolicyBindingSpec{
 		PolicyName: PodPolicyName,
-		ParamRef:   &admissionregistrationv1.ParamRef{Name: ws.Name, ParameterNotFoundAction: &deny},
 		MatchResources: &admissionregistrationv1.MatchResources{
-			NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{LabelWorkspace: ws.Name}},
-			ObjectSelector:    &metav1.LabelSelector{},
-			MatchPolicy:       ptr.To(admissionregistrationv1.Equivalent),
+			NamespaceSelector: &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{
+				{Key: LabelWorkspace, Operator: metav1.LabelSelectorOpExists},
+			}},
+			ObjectSelector: &metav1.LabelSelector{},
+			MatchPolicy:    ptr.To(admissionregistrationv1.Equivalent),
 		},
 		ValidationActions: []admissionregistrationv1.ValidationAction{admissionregistrationv1.Deny},
 	}

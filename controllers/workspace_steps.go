@@ -79,6 +79,10 @@ func (r *WorkspaceReconciler) reconcileNamespace(ctx context.Context, s *workspa
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: s.ns}}
 	if err := r.own(ctx, s, ns, func() error {
 		ns.Labels = mergeLabels(ns.Labels, namespaceLabels(s.ws))
+		if ns.Annotations == nil {
+			ns.Annotations = map[string]string{}
+		}
+		ns.Annotations[AnnotationAllowedImages] = strings.Join(s.ws.Spec.Resources.Images, ",")
 		return nil
 	}); err != nil {
 		return ctrl.Result{}, err
@@ -133,8 +137,9 @@ func (r *WorkspaceReconciler) reconcileQuota(ctx context.Context, s *workspaceSc
 	return ctrl.Result{}, nil
 }
 
-// reconcilePodPolicy binds the shared pod policy to the namespace with the workspace as its
-// parameter, so only allowed images run and nothing privileged does.
+// reconcilePodPolicy ensures the pod policy and its one binding to every workspace namespace;
+// the namespace's annotation says which images its pods may run. It removes the per-workspace
+// binding earlier versions made.
 func (r *WorkspaceReconciler) reconcilePodPolicy(ctx context.Context, s *workspaceScope) (ctrl.Result, error) {
 	policy := &admissionregistrationv1.ValidatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: PodPolicyName}}
 	if _, err := controllerutil.CreateOrUpdate(ctx, r.Client, policy, func() error {
@@ -144,12 +149,21 @@ func (r *WorkspaceReconciler) reconcilePodPolicy(ctx context.Context, s *workspa
 	}); err != nil {
 		return ctrl.Result{}, fmt.Errorf("ensuring the workspace pod policy: %w", err)
 	}
-	b := &admissionregistrationv1.ValidatingAdmissionPolicyBinding{ObjectMeta: metav1.ObjectMeta{Name: "fivesafes-ws-" + s.ws.Name}}
-	if err := r.own(ctx, s, b, func() error {
-		b.Spec = desiredPodPolicyBinding(s.ws)
+	b := &admissionregistrationv1.ValidatingAdmissionPolicyBinding{ObjectMeta: metav1.ObjectMeta{Name: PodPolicyName}}
+	if _, err := controllerutil.CreateOrUpdate(ctx, r.Client, b, func() error {
+		b.Labels = mergeLabels(b.Labels, map[string]string{LabelManagedBy: managedBy})
+		b.Spec = desiredPodPolicyBinding()
 		return nil
 	}); err != nil {
-		return ctrl.Result{}, err
+		return ctrl.Result{}, fmt.Errorf("ensuring the workspace pod policy binding: %w", err)
+	}
+	old := &admissionregistrationv1.ValidatingAdmissionPolicyBinding{}
+	if err := r.Get(ctx, client.ObjectKey{Name: "fivesafes-ws-" + s.ws.Name}, old); err == nil {
+		if err := r.Delete(ctx, old); client.IgnoreNotFound(err) != nil {
+			return ctrl.Result{}, fmt.Errorf("removing the earlier per-workspace pod policy binding: %w", err)
+		}
+	} else if !apierrors.IsNotFound(err) {
+		return ctrl.Result{}, fmt.Errorf("reading the earlier per-workspace pod policy binding: %w", err)
 	}
 	return ctrl.Result{}, nil
 }
@@ -162,14 +176,17 @@ func (r *WorkspaceReconciler) reconcileStorage(ctx context.Context, s *workspace
 		setCondition(s.ws, fivesafesv1alpha1.WorkspaceStorageReady, false, ReasonStorageFailed, what+": "+err.Error())
 		return ctrl.Result{}, fmt.Errorf("%s: %w", what, err)
 	}
-	if err := r.Storage.EnsureBucket(ctx, bucket, storage.BucketOptions{Versioning: true}); err != nil {
-		return fail("ensuring bucket "+bucket, err)
-	}
+	// The bucket and the user's policy do not depend on each other: they are made at once.
+	bucketDone := make(chan error, 1)
+	go func() { bucketDone <- r.Storage.EnsureBucket(ctx, bucket, storage.BucketOptions{Versioning: true}) }()
 	doc, err := storage.WorkspacePolicy(bucket)
-	if err != nil {
-		return fail("writing the bucket policy", err)
+	if err == nil {
+		err = r.Storage.EnsurePolicy(ctx, user, doc)
 	}
-	if err := r.Storage.EnsurePolicy(ctx, user, doc); err != nil {
+	if berr := <-bucketDone; berr != nil {
+		return fail("ensuring bucket "+bucket, berr)
+	}
+	if err != nil {
 		return fail("ensuring storage policy "+user, err)
 	}
 	secret := &corev1.Secret{}

@@ -228,6 +228,7 @@ type WorkspaceResources struct {
 	// +kubebuilder:validation:MaxItems=32
 	// +kubebuilder:validation:items:MinLength=1
 	// +kubebuilder:validation:items:MaxLength=512
+	// +kubebuilder:validation:items:Pattern=`^[A-Za-z0-9][A-Za-z0-9._/:@-]*$`
 	Images []string `json:"images"`
 }
 
