@@ -38,7 +38,7 @@ const (
 	// AnnotationAllowedImages on a workspace namespace lists, comma-separated, the images its
 	// pods may run: the agreement's allow-list, read by the pod policy.
 	AnnotationAllowedImages = "fivesafes.io/allowed-images"
-	managedBy      = "fivesafes"
+	managedBy               = "fivesafes"
 
 	netpolDefaultDeny  = "default-deny"
 	netpolDNS          = "allow-dns"

@@ -241,7 +241,6 @@ func floorLatencies(b *testing.B, prefix string, n int) []time.Duration {
 	return out
 }
 
-
 func percentile(ds []time.Duration, p float64) time.Duration {
 	s := slices.Clone(ds)
 	slices.Sort(s)
