@@ -59,8 +59,13 @@ func (r *OutputRequestReconciler) issueDownload(ctx context.Context, s *outputSc
 		expiry = 15 * time.Minute
 	}
 	expires := metav1.NewTime(s.now.Add(expiry).UTC())
+	// The actor is who asked, as the admission webhook recorded; the URLs go to the requester.
+	actor := or.Annotations[fivesafesv1alpha1.AnnotationDownloadRequestedBy]
+	if actor == "" {
+		actor = or.Spec.Requester.Username
+	}
 	if _, err := r.Audit.Append(ctx, audit.EntryInput{
-		Actor:    or.Spec.Requester.Username,
+		Actor:    actor,
 		Action:   audit.ActionDownloadURL,
 		Object:   audit.ObjectRef{Kind: "OutputRequest", Namespace: or.Namespace, Name: or.Name},
 		Decision: "issued",
@@ -70,6 +75,7 @@ func (r *OutputRequestReconciler) issueDownload(ctx context.Context, s *outputSc
 			"files":               len(or.Status.Files),
 			"expiresAt":           expires.Format(time.RFC3339),
 			"releasePrefix":       rel.Prefix,
+			"issuedTo":            or.Spec.Requester.Username,
 		},
 		IdempotencyKey: "download/" + string(or.UID) + "/" + want,
 	}); err != nil {

@@ -62,6 +62,11 @@ const (
 // new value (e.g. the time) and the operator issues fresh URLs, readable by the requester only.
 const AnnotationDownloadRequested = "fivesafes.io/download-requested-at"
 
+// AnnotationDownloadRequestedBy names who set AnnotationDownloadRequested; the admission webhook
+// writes it from the authenticated request, so it cannot be forged, and the download's audit
+// entry names that person.
+const AnnotationDownloadRequestedBy = "fivesafes.io/download-requested-by"
+
 // Condition types of an OutputRequest.
 const (
 	// OutputChecked is True when every file was snapshotted and checked against the policy.

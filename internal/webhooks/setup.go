@@ -20,6 +20,8 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	fivesafesv1alpha1 "github.com/fivesafes/fivesafes/api/v1alpha1"
 )
 
 // Options configure the webhooks.
@@ -36,7 +38,9 @@ func Register(mgr ctrl.Manager, o Options) {
 	dec := admission.NewDecoder(mgr.GetScheme())
 	reader := mgr.GetAPIReader()
 	srv.Register("/stamp-agreementapproval", &webhook.Admission{Handler: Stamp{Field: "approver"}})
-	srv.Register("/stamp-outputrequest", &webhook.Admission{Handler: Stamp{Field: "requester"}})
+	srv.Register("/stamp-outputrequest", &webhook.Admission{Handler: Stamp{
+		Field: "requester", Asked: fivesafesv1alpha1.AnnotationDownloadRequested, AskedBy: fivesafesv1alpha1.AnnotationDownloadRequestedBy,
+	}})
 	srv.Register("/stamp-outputreview", &webhook.Admission{Handler: Stamp{Field: "reviewer"}})
 	srv.Register("/validate-dataaccessagreement", &webhook.Admission{Handler: &Agreements{Reader: reader, Decoder: dec, Validator: o.Validator}})
 	srv.Register("/validate-agreementapproval", &webhook.Admission{Handler: &Approvals{Reader: reader, Decoder: dec, CommitteeGroup: o.CommitteeGroup}})

@@ -35,6 +35,33 @@ import (
 type Stamp struct {
 	// Field is the spec field to write, e.g. "approver".
 	Field string
+	// Asked and AskedBy, when set, are annotations: whenever a request changes Asked, AskedBy is
+	// set to the authenticated user; otherwise AskedBy keeps its earlier value.
+	Asked, AskedBy string
+}
+
+// stampAsker writes AskedBy from the request when Asked changed, and restores it otherwise.
+func (s Stamp) stampAsker(req admission.Request, obj, old *unstructured.Unstructured) {
+	if s.Asked == "" {
+		return
+	}
+	var was map[string]string
+	if old != nil {
+		was = old.GetAnnotations()
+	}
+	ann := obj.GetAnnotations()
+	switch {
+	case ann[s.Asked] != "" && ann[s.Asked] != was[s.Asked]:
+		ann[s.AskedBy] = req.UserInfo.Username
+	case was[s.AskedBy] != "":
+		if ann == nil {
+			ann = map[string]string{}
+		}
+		ann[s.AskedBy] = was[s.AskedBy]
+	default:
+		delete(ann, s.AskedBy)
+	}
+	obj.SetAnnotations(ann)
 }
 
 // +kubebuilder:webhook:path=/stamp-agreementapproval,mutating=true,failurePolicy=fail,sideEffects=None,groups=fivesafes.io,resources=agreementapprovals,verbs=create;update,versions=v1alpha1,name=stamp.agreementapprovals.fivesafes.io,admissionReviewVersions=v1
@@ -62,11 +89,13 @@ func (s Stamp) Handle(_ context.Context, req admission.Request) admission.Respon
 			stamp["groups"] = groups
 		}
 		value = stamp
+		s.stampAsker(req, obj, nil)
 	case admissionv1.Update:
 		old := &unstructured.Unstructured{}
 		if err := json.Unmarshal(req.OldObject.Raw, &old.Object); err != nil {
 			return admission.Errored(http.StatusBadRequest, fmt.Errorf("decoding old %s: %w", req.Kind.Kind, err))
 		}
+		s.stampAsker(req, obj, old)
 		v, found, err := unstructured.NestedFieldCopy(old.Object, "spec", s.Field)
 		if err != nil {
 			return admission.Errored(http.StatusBadRequest, fmt.Errorf("reading old spec.%s: %w", s.Field, err))
