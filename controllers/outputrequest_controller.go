@@ -62,6 +62,9 @@ type OutputRequestReconciler struct {
 	Limits egress.Limits
 	// DownloadExpiry is how long issued download URLs work.
 	DownloadExpiry time.Duration
+	// ReviewCopyExpiry is how long checkers' URLs of a checked snapshot work before they are
+	// renewed; DefaultReviewCopyExpiry when zero.
+	ReviewCopyExpiry time.Duration
 }
 
 // outputScope carries what one reconcile has learnt between steps.
@@ -105,6 +108,7 @@ func (r *OutputRequestReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 		r.observeWithdrawal,
 		r.resolveOutputAgreement,
 		r.snapshotAndCheck,
+		r.issueReviewCopy,
 		r.countReviews,
 		r.release,
 	}

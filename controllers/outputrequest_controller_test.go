@@ -269,6 +269,22 @@ func TestOutputRequestJourney(t *testing.T) {
 	}
 	first := or.Status.ContentDigest
 
+	// The checkers, and only they, can fetch the exact snapshot that was checked.
+	copyURLs := reviewCopy(t, or, first)
+	if code, got := fetch(t, copyURLs["tables/admissions.csv"]); code != http.StatusOK || !bytes.Equal(got, safeTable) {
+		t.Fatalf("the checkers' copy of the table: %d %q", code, got)
+	}
+	if n := len(h.entries(t, audit.ActionReviewCopy, "paper")); n != 1 {
+		t.Fatalf("%d output.review-copy entries, want 1", n)
+	}
+	asResearcher, err := env.ClientAs(researcher, "fivesafes:researchers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := asResearcher.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: controllers.ReviewCopySecret("paper")}, &corev1.Secret{}); err == nil {
+		t.Fatal("a researcher can read the checkers' review copy")
+	}
+
 	// One approval is not enough; a review of the requester's is refused at admission.
 	review(t, carol, "paper-carol-1", or, fivesafesv1alpha1.ReviewApprove)
 	if or, err = h.reconcile(t, or); err != nil {
@@ -296,6 +312,10 @@ func TestOutputRequestJourney(t *testing.T) {
 	}
 
 	wantCounted(t, or.Namespace, "paper-carol-1", metav1.ConditionFalse, controllers.ReasonReviewStale)
+	// The checkers' copy is now of the new version.
+	if code, got := fetch(t, reviewCopy(t, or, or.Status.ContentDigest)["tables/admissions.csv"]); code != http.StatusOK || !bytes.Equal(got, safeTable2) {
+		t.Fatalf("the checkers' copy after the change: %d %q", code, got)
+	}
 
 	review(t, carol, "paper-carol-2", or, fivesafesv1alpha1.ReviewApprove)
 	review(t, dan, "paper-dan-2", or, fivesafesv1alpha1.ReviewApprove)
@@ -406,6 +426,34 @@ func TestOutputRequestJourney(t *testing.T) {
 			t.Fatalf("GET %s after the URL expired: %d, want 403", path, code)
 		}
 	}
+}
+
+// reviewCopy reads, as an output checker, the review copy URLs of the request's content digest.
+func reviewCopy(t *testing.T, or *fivesafesv1alpha1.OutputRequest, digest fivesafesv1alpha1.Digest) map[string]string {
+	t.Helper()
+	checker, err := env.ClientAs(carol, checkers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := &corev1.Secret{}
+	// The API server's authoriser sees a new RoleBinding a moment after it is stored.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		err := checker.Get(t.Context(), client.ObjectKey{Namespace: or.Namespace, Name: controllers.ReviewCopySecret(or.Name)}, secret)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a checker cannot read the review copy: %v", err)
+		}
+	}
+	if got := string(secret.Data["contentDigest"]); got != string(digest) {
+		t.Fatalf("the review copy is of %s, want %s", got, digest)
+	}
+	urls := map[string]string{}
+	if err := json.Unmarshal(secret.Data["urls.json"], &urls); err != nil {
+		t.Fatal(err)
+	}
+	return urls
 }
 
 // fetch GETs url and returns the status code and body.

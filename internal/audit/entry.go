@@ -72,6 +72,8 @@ const (
 	ActionOutputRelease Action = "output.release"
 	// ActionDownloadURL records a time-limited download URL issued for released files.
 	ActionDownloadURL Action = "output.download-url"
+	// ActionReviewCopy records time-limited URLs of a checked snapshot issued to output checkers.
+	ActionReviewCopy Action = "output.review-copy"
 )
 
 // Actions lists the actions Fivesafes records, for help texts and filters.
@@ -80,7 +82,7 @@ func Actions() []Action {
 		ActionAgreementValidate, ActionAgreementApprove, ActionPhaseChange,
 		ActionWorkspaceProvision, ActionWorkspaceTeardown, ActionKeyDestroy,
 		ActionDatasetExtract, ActionOutputCheck, ActionOutputReview, ActionOutputRelease,
-		ActionDownloadURL,
+		ActionDownloadURL, ActionReviewCopy,
 	}
 }
 

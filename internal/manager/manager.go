@@ -92,6 +92,8 @@ type Options struct {
 	OptOutList string
 	// DownloadExpiry is how long download URLs for released outputs work.
 	DownloadExpiry time.Duration
+	// ReviewCopyExpiry is how long output checkers' URLs of a checked snapshot work.
+	ReviewCopyExpiry time.Duration
 	// PolicyConfigMap names a ConfigMap (in the leader election namespace) of Rego overrides.
 	PolicyConfigMap string
 	// Governance are the platform's settings for the agreement policy.
@@ -167,15 +169,16 @@ func DefaultOptions() Options {
 			Mutating:   "fivesafes-mutating-webhook-configuration",
 			Validating: "fivesafes-validating-webhook-configuration",
 		},
-		Concurrency:    4,
-		CommitteeGroup: "fivesafes:committee",
-		CheckersGroup:  "fivesafes:output-checkers",
-		Quorum:         2,
-		ExpiryWarning:  30 * 24 * time.Hour,
-		RetentionDays:  30,
-		OptOutList:     "national-data-opt-out",
-		DownloadExpiry: 15 * time.Minute,
-		Governance:     agreement.DefaultParams(),
+		Concurrency:      4,
+		CommitteeGroup:   "fivesafes:committee",
+		CheckersGroup:    "fivesafes:output-checkers",
+		Quorum:           2,
+		ExpiryWarning:    30 * 24 * time.Hour,
+		RetentionDays:    30,
+		OptOutList:       "national-data-opt-out",
+		DownloadExpiry:   15 * time.Minute,
+		ReviewCopyExpiry: controllers.DefaultReviewCopyExpiry,
+		Governance:       agreement.DefaultParams(),
 		Storage: StorageOptions{
 			EgressBucket: "fivesafes-egress",
 			AccessKey:    os.Getenv("FIVESAFES_STORAGE_ACCESS_KEY"),
@@ -214,6 +217,7 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.ExpiryWarning, "expiry-warning", o.ExpiryWarning, "How long before its end an agreement reports ExpiringSoon.")
 	fs.IntVar(&o.RetentionDays, "retention-days", o.RetentionDays, "Days a suspended workspace's data is kept before it is destroyed (0 destroys at once).")
 	fs.DurationVar(&o.DownloadExpiry, "download-url-expiry", o.DownloadExpiry, "How long download URLs for released outputs work.")
+	fs.DurationVar(&o.ReviewCopyExpiry, "review-url-expiry", o.ReviewCopyExpiry, "How long output checkers' URLs of a checked snapshot work; they are renewed while the request awaits review.")
 	fs.StringVar(&o.OptOutList, "opt-out-list", o.OptOutList, "OptOutList applied to datasets whose opt-outs are Honoured.")
 	fs.StringVar(&o.PolicyConfigMap, "policy-configmap", o.PolicyConfigMap, "ConfigMap in the leader election namespace whose .rego keys override or add policy modules.")
 	g := &o.Governance
@@ -349,6 +353,8 @@ func (o Options) Validate() error {
 		return errors.New("object storage credentials are required in FIVESAFES_STORAGE_ACCESS_KEY and FIVESAFES_STORAGE_SECRET_KEY")
 	case o.DownloadExpiry < time.Minute || o.DownloadExpiry > 7*24*time.Hour:
 		return errors.New("--download-url-expiry must be between a minute and seven days")
+	case o.ReviewCopyExpiry < time.Hour || o.ReviewCopyExpiry > 7*24*time.Hour:
+		return errors.New("--review-url-expiry must be between an hour and seven days")
 	case o.Vault.TokenTTL < time.Minute:
 		return errors.New("--vault-token-ttl must be at least a minute")
 	case o.ExtractJobs.Image != "" && (o.ExtractJobs.Threshold < 0 || o.ExtractJobs.Parallelism < 1 || o.ExtractJobs.StorageSecret == ""):
@@ -555,16 +561,17 @@ func Setup(mgr ctrl.Manager, o Options) error {
 	}
 	if !o.WithoutOutputs {
 		if err := (&controllers.OutputRequestReconciler{
-			Client:         mgr.GetClient(),
-			Scheme:         mgr.GetScheme(),
-			Recorder:       mgr.GetEventRecorder("fivesafes-outputrequest"),
-			Clock:          o.clock(),
-			Storage:        store,
-			Policy:         egressEngine,
-			Audit:          auditLog,
-			EgressBucket:   o.Storage.EgressBucket,
-			CheckersGroup:  o.CheckersGroup,
-			DownloadExpiry: o.DownloadExpiry,
+			Client:           mgr.GetClient(),
+			Scheme:           mgr.GetScheme(),
+			Recorder:         mgr.GetEventRecorder("fivesafes-outputrequest"),
+			Clock:            o.clock(),
+			Storage:          store,
+			Policy:           egressEngine,
+			Audit:            auditLog,
+			EgressBucket:     o.Storage.EgressBucket,
+			CheckersGroup:    o.CheckersGroup,
+			DownloadExpiry:   o.DownloadExpiry,
+			ReviewCopyExpiry: o.ReviewCopyExpiry,
 		}).SetupWithManager(mgr); err != nil {
 			return fmt.Errorf("setting up the output request controller: %w", err)
 		}
