@@ -102,22 +102,8 @@ func (r *OutputRequestReconciler) issueDownload(ctx context.Context, s *outputSc
 	}); err != nil {
 		return ctrl.Result{}, fmt.Errorf("storing download URLs: %w", err)
 	}
-	role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: or.Namespace}}
-	if _, err := controllerutil.CreateOrUpdate(ctx, r.Client, role, func() error {
-		role.Rules = []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get"}, ResourceNames: []string{name}}}
-		return controllerutil.SetControllerReference(or, role, r.Scheme)
-	}); err != nil {
-		return ctrl.Result{}, fmt.Errorf("ensuring the download role: %w", err)
-	}
-	binding := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: or.Namespace}}
-	if _, err := controllerutil.CreateOrUpdate(ctx, r.Client, binding, func() error {
-		if binding.CreationTimestamp.IsZero() {
-			binding.RoleRef = rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: name}
-		}
-		binding.Subjects = []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: or.Spec.Requester.Username}}
-		return controllerutil.SetControllerReference(or, binding, r.Scheme)
-	}); err != nil {
-		return ctrl.Result{}, fmt.Errorf("ensuring the download role binding: %w", err)
+	if err := r.grantSecretRead(ctx, or, name, rbacv1.Subject{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: or.Spec.Requester.Username}); err != nil {
+		return ctrl.Result{}, fmt.Errorf("letting the requester read the download URLs: %w", err)
 	}
 	rel.DownloadIssuedFor = want
 	metrics.DownloadURLs.Inc()
@@ -136,4 +122,27 @@ func releaseAgreement(prefix string) string {
 		return ""
 	}
 	return parts[1]
+}
+
+// grantSecretRead lets subject, and nobody else, read the Secret name in the request's namespace:
+// a Role naming only that Secret and a RoleBinding to subject, both owned by the request.
+func (r *OutputRequestReconciler) grantSecretRead(ctx context.Context, or *fivesafesv1alpha1.OutputRequest, name string, subject rbacv1.Subject) error {
+	role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: or.Namespace}}
+	if _, err := controllerutil.CreateOrUpdate(ctx, r.Client, role, func() error {
+		role.Rules = []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get"}, ResourceNames: []string{name}}}
+		return controllerutil.SetControllerReference(or, role, r.Scheme)
+	}); err != nil {
+		return fmt.Errorf("ensuring role %s: %w", name, err)
+	}
+	binding := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: or.Namespace}}
+	if _, err := controllerutil.CreateOrUpdate(ctx, r.Client, binding, func() error {
+		if binding.CreationTimestamp.IsZero() {
+			binding.RoleRef = rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: name}
+		}
+		binding.Subjects = []rbacv1.Subject{subject}
+		return controllerutil.SetControllerReference(or, binding, r.Scheme)
+	}); err != nil {
+		return fmt.Errorf("ensuring role binding %s: %w", name, err)
+	}
+	return nil
 }

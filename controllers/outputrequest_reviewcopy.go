@@ -141,22 +141,8 @@ func (r *OutputRequestReconciler) issueReviewCopy(ctx context.Context, s *output
 	}); err != nil {
 		return ctrl.Result{}, fmt.Errorf("storing review copy URLs: %w", err)
 	}
-	role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: or.Namespace}}
-	if _, err := controllerutil.CreateOrUpdate(ctx, r.Client, role, func() error {
-		role.Rules = []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get"}, ResourceNames: []string{name}}}
-		return controllerutil.SetControllerReference(or, role, r.Scheme)
-	}); err != nil {
-		return ctrl.Result{}, fmt.Errorf("ensuring the review copy role: %w", err)
-	}
-	binding := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: or.Namespace}}
-	if _, err := controllerutil.CreateOrUpdate(ctx, r.Client, binding, func() error {
-		if binding.CreationTimestamp.IsZero() {
-			binding.RoleRef = rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: name}
-		}
-		binding.Subjects = []rbacv1.Subject{{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: r.CheckersGroup}}
-		return controllerutil.SetControllerReference(or, binding, r.Scheme)
-	}); err != nil {
-		return ctrl.Result{}, fmt.Errorf("ensuring the review copy role binding: %w", err)
+	if err := r.grantSecretRead(ctx, or, name, rbacv1.Subject{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: r.CheckersGroup}); err != nil {
+		return ctrl.Result{}, fmt.Errorf("letting the output checkers read the review copy: %w", err)
 	}
 	return ctrl.Result{RequeueAfter: expiry - renewBefore}, nil
 }

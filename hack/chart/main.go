@@ -32,6 +32,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/fivesafes/fivesafes/internal/stack"
 )
 
 func main() {
@@ -51,7 +53,7 @@ var errOutOfStep = errors.New("the chart is out of step with config/ and values.
 func run(out io.Writer, root string, check bool) error {
 	if root == "" {
 		var err error
-		if root, err = moduleRoot(); err != nil {
+		if root, err = stack.ModuleRoot(); err != nil {
 			return err
 		}
 	}
@@ -103,24 +105,4 @@ func run(out io.Writer, root string, check bool) error {
 		return errOutOfStep
 	}
 	return nil
-}
-
-// moduleRoot returns the directory of the fivesafes go.mod, searching up from the working
-// directory.
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", fmt.Errorf("finding the working directory: %w", err)
-	}
-	for {
-		b, err := os.ReadFile(filepath.Join(dir, "go.mod")) //nolint:gosec // walking up to the module root
-		if err == nil && bytes.HasPrefix(bytes.TrimSpace(b), []byte("module github.com/fivesafes/fivesafes\n")) {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("not inside the fivesafes module: run from the repository or pass -root")
-		}
-		dir = parent
-	}
 }

@@ -149,13 +149,8 @@ func Check(ctx context.Context, eng *policy.Engine, files []CheckFile, rules fiv
 		requested[i] = fivesafesv1alpha1.OutputFile{Path: f.Path, Kind: res.Kind, ExceptionJustification: f.ExceptionJustification}
 	}
 
-	in := NewPolicyInput(sdcRules, requested, reports)
-	out, err := eng.Eval(ctx, PolicyQuery, in)
+	d, revision, err := evaluatePolicy(ctx, eng, NewPolicyInput(sdcRules, requested, reports))
 	if err != nil {
-		return CheckResult{}, fmt.Errorf("checking outputs: %w", err)
-	}
-	var d Decision
-	if err := out.Decode(&d); err != nil {
 		return CheckResult{}, fmt.Errorf("checking outputs: %w", err)
 	}
 	outcome := d.Overall(paths)
@@ -172,7 +167,7 @@ func Check(ctx context.Context, eng *policy.Engine, files []CheckFile, rules fiv
 			outcome = fivesafesv1alpha1.OutcomeFail
 		}
 	}
-	return CheckResult{Outcome: outcome, PolicyDigest: out.Revision, Files: results}, nil
+	return CheckResult{Outcome: outcome, PolicyDigest: revision, Files: results}, nil
 }
 
 // checkOne opens and analyses one file with its sidecar. A panic in an analyser is returned as

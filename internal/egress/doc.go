@@ -95,9 +95,8 @@ limitations under the License.
 //		reports[f.Path] = r
 //	}
 //	in := egress.NewPolicyInput(rules, request.Spec.Files, reports)
-//	res, err := engine.Eval(ctx, egress.PolicyQuery, in) // internal/policy; an error fails closed
-//	var d egress.Decision
-//	err = res.Decode(&d)
+//	res, err := engine.EvalValue(ctx, egress.PolicyQuery, in.Value()) // internal/policy; an error fails closed
+//	d, err := egress.DecisionFromValue(res.Value)                      // so does a decision of another shape
 //	for _, f := range request.Spec.Files {
 //		fd := d.ForFile(f.Path) // fails when the policy gave no decision on the file
 //		// FileCheck{Path, SHA256: reports[f.Path].SHA256, Size, Type, Outcome: fd.Outcome, Findings: fd.Findings}
@@ -107,5 +106,7 @@ limitations under the License.
 // The policy input is {"rules": {minimumCellCount, dominance: {contributors, kBasisPoints},
 // pRatioBasisPoints, zeros}, "files": [{path, kind, exceptionJustification, analysis}]}, where
 // analysis is the FileReport's JSON form; the decision is {"outcome", "files": {path: {"outcome",
-// "findings": [{rule, message, location}]}}}.
+// "findings": [{rule, message, location}]}}}. PolicyInput.Value builds the input as a Rego value
+// directly and DecisionFromValue reads the decision from the Rego value, so that neither goes
+// through JSON on every evaluation; Check does all of the above for a set of files.
 package egress

@@ -116,13 +116,9 @@ func decide(t testing.TB, path string, kind fivesafesv1alpha1.OutputKind, report
 	}
 	files := []fivesafesv1alpha1.OutputFile{{Path: path, Kind: kind, Description: "test", ExceptionJustification: exception}}
 	in := NewPolicyInput(sdc.DefaultRules(), files, reports)
-	res, err := egressEngine(t).Eval(context.Background(), PolicyQuery, in)
+	d, _, err := evaluatePolicy(context.Background(), egressEngine(t), in)
 	if err != nil {
 		t.Fatalf("evaluating the egress policy: %v", err)
-	}
-	var d Decision
-	if err := res.Decode(&d); err != nil {
-		t.Fatal(err)
 	}
 	if got := d.Overall([]string{path}); got != d.Outcome {
 		t.Errorf("overall outcome %s, policy says %s", got, d.Outcome)

@@ -33,9 +33,11 @@ import (
 	"sync/atomic"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/metrics"
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/storage"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
+	"github.com/open-policy-agent/opa/v1/topdown"
 )
 
 // ErrUndefined is returned when a query has no result: the policy says nothing, which is never
@@ -157,31 +159,92 @@ func (e *Engine) Revision() string {
 	return e.cur.Load().digest
 }
 
+// ValueResult is the value a query produced, as OPA holds it, and the policy revision that
+// produced it.
+type ValueResult struct {
+	// Value is the query's value as Rego left it: objects, arrays and sets stay as they are, and
+	// numbers keep their literal form. It may share parts with the policy and must not be changed.
+	Value ast.Value
+	// Revision is the digest of the bundle the query was evaluated against.
+	Revision string
+}
+
 // Eval evaluates query (e.g. "data.fivesafes.agreement.violations") against input under the
-// current revision. input is any value encoding/json can encode; nil means no input. The query
-// must produce exactly one value: an undefined query returns ErrUndefined, and every compile or
-// evaluation error is returned as an error.
+// current revision. input is nil for no input, an ast.Value, which is used as it is, or any other
+// value encoding/json can encode, which is converted through JSON. The query must produce exactly
+// one value: an undefined query returns ErrUndefined, and every compile or evaluation error is
+// returned as an error.
 func (e *Engine) Eval(ctx context.Context, query string, input any) (Result, error) {
-	rev := e.cur.Load()
-	pq, err := rev.prepared(ctx, query)
+	v, rev, err := e.eval(ctx, query, input, false)
 	if err != nil {
 		return Result{}, err
 	}
-	var opts []rego.EvalOption
-	if input != nil {
+	return Result{Value: v, Revision: rev}, nil
+}
+
+// EvalValue is Eval without converting the query's value to Go values, for callers that read the
+// value directly: converting a large value is a good part of the cost of an evaluation. Giving
+// the input as an ast.Value spares converting it too.
+func (e *Engine) EvalValue(ctx context.Context, query string, input any) (ValueResult, error) {
+	v, rev, err := e.eval(ctx, query, input, true)
+	if err != nil {
+		return ValueResult{}, err
+	}
+	av, ok := v.(ast.Value)
+	if !ok {
+		// An expression that binds no value, such as a comparison, is reported as true.
+		if av, err = ast.InterfaceToValue(v); err != nil {
+			return ValueResult{}, fmt.Errorf("%s under policy %s: %w", query, rev, err)
+		}
+	}
+	return ValueResult{Value: av, Revision: rev}, nil
+}
+
+// keepValue leaves a query's value as OPA produced it.
+func keepValue(t *ast.Term, _ *rego.EvalContext) (any, error) {
+	return t.Value, nil
+}
+
+// eval evaluates query against input, and returns the query's value, as an ast.Value when raw is
+// true, and the digest of the revision it was evaluated under.
+func (e *Engine) eval(ctx context.Context, query string, input any, raw bool) (any, string, error) {
+	rev := e.cur.Load()
+	pq, err := rev.prepared(ctx, query)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, "", fmt.Errorf("evaluating %s under policy %s: %w", query, rev.digest, err)
+	}
+	// The evaluation is cancelled when ctx ends; a callback rather than the goroutine that OPA
+	// would otherwise start for each evaluation.
+	cancel := topdown.NewCancel()
+	stop := context.AfterFunc(ctx, cancel.Cancel)
+	defer stop()
+	// Nothing reads the evaluation's metrics; the no-op ones cost nothing to keep.
+	opts := make([]rego.EvalOption, 0, 4)
+	opts = append(opts, rego.EvalExternalCancel(cancel), rego.EvalMetrics(metrics.NoOp()))
+	switch in := input.(type) {
+	case nil:
+	case ast.Value:
+		opts = append(opts, rego.EvalParsedInput(in))
+	default:
 		opts = append(opts, rego.EvalInput(input))
+	}
+	if raw {
+		opts = append(opts, rego.EvalGenerateJSON(keepValue))
 	}
 	rs, err := pq.Eval(ctx, opts...)
 	if err != nil {
-		return Result{}, fmt.Errorf("evaluating %s under policy %s: %w", query, rev.digest, err)
+		return nil, "", fmt.Errorf("evaluating %s under policy %s: %w", query, rev.digest, err)
 	}
 	switch {
 	case len(rs) == 0 || len(rs[0].Expressions) == 0:
-		return Result{}, fmt.Errorf("%s under policy %s: %w", query, rev.digest, ErrUndefined)
+		return nil, "", fmt.Errorf("%s under policy %s: %w", query, rev.digest, ErrUndefined)
 	case len(rs) > 1 || len(rs[0].Expressions) > 1:
-		return Result{}, fmt.Errorf("%s under policy %s gave %d results, want one value", query, rev.digest, len(rs))
+		return nil, "", fmt.Errorf("%s under policy %s gave %d results, want one value", query, rev.digest, len(rs))
 	}
-	return Result{Value: rs[0].Expressions[0].Value, Revision: rev.digest}, nil
+	return rs[0].Expressions[0].Value, rev.digest, nil
 }
 
 // compile parses and compiles every module of b, as Rego v1.

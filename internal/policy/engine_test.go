@@ -30,6 +30,8 @@ import (
 	"testing"
 	"testing/fstest"
 	"time"
+
+	"github.com/open-policy-agent/opa/v1/ast"
 )
 
 const agreementQuery = "data.fivesafes.agreement.violations"
@@ -205,7 +207,86 @@ func TestFailClosed(t *testing.T) {
 			if got := errors.Is(err, ErrUndefined); got != tt.undefined {
 				t.Errorf("errors.Is(%v, ErrUndefined) = %v, want %v", err, got, tt.undefined)
 			}
+			ctx, cancel = context.WithTimeout(context.Background(), 100*time.Millisecond)
+			defer cancel()
+			vres, err := e.EvalValue(ctx, tt.query, tt.input)
+			if err == nil {
+				t.Fatalf("EvalValue = %v, want an error", vres.Value)
+			}
+			if got := errors.Is(err, ErrUndefined); got != tt.undefined {
+				t.Errorf("EvalValue: errors.Is(%v, ErrUndefined) = %v, want %v", err, got, tt.undefined)
+			}
 		})
+	}
+}
+
+func TestEvalEndedContext(t *testing.T) {
+	e, err := NewEngine(context.Background(), versioned(t, 1), "data.p.version")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := e.Eval(ctx, "data.p.version", nil); !errors.Is(err, context.Canceled) {
+		t.Errorf("Eval with an ended context: %v, want context.Canceled", err)
+	}
+	if _, err := e.EvalValue(ctx, "data.p.version", ast.Boolean(true)); !errors.Is(err, context.Canceled) {
+		t.Errorf("EvalValue with an ended context: %v, want context.Canceled", err)
+	}
+}
+
+// TestEvalValue checks that EvalValue gives the value Eval gives, left as OPA holds it, whether the
+// input is a Go value or an ast.Value.
+func TestEvalValue(t *testing.T) {
+	ctx := context.Background()
+	src := `package p
+
+findings contains {"rule": "r", "n": n} if some n in input.ns
+
+total := sum(input.ns)
+
+names := [x | some x in input.names]
+`
+	e, err := NewEngine(ctx, mustBundle(t, map[string]string{"p.rego": src}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	goInput := map[string]any{"ns": []int{3, 1, 2, 3}, "names": []string{"a", "b"}}
+	astInput := ast.MustInterfaceToValue(map[string]any{"ns": []any{3, 1, 2, 3}, "names": []any{"a", "b"}})
+	tests := []struct {
+		query string
+		want  string
+	}{
+		{query: "data.p.findings", want: `{{"n": 1, "rule": "r"}, {"n": 2, "rule": "r"}, {"n": 3, "rule": "r"}}`},
+		{query: "data.p.total", want: "9"},
+		{query: "data.p.names", want: `["a", "b"]`},
+		{query: "data.p.total == 9", want: "true"},
+	}
+	for _, tt := range tests {
+		want := ast.MustParseTerm(tt.want).Value
+		for name, input := range map[string]any{"go input": goInput, "ast input": astInput} {
+			res, err := e.EvalValue(ctx, tt.query, input)
+			if err != nil {
+				t.Fatalf("%s, %s: %v", tt.query, name, err)
+			}
+			if res.Value.Compare(want) != 0 || res.Revision != e.Revision() {
+				t.Errorf("%s, %s: %v at %s, want %v at %s", tt.query, name, res.Value, res.Revision, want, e.Revision())
+			}
+			// Eval gives the same value, converted.
+			plain, err := e.Eval(ctx, tt.query, input)
+			if err != nil {
+				t.Fatal(err)
+			}
+			converted, err := ast.JSON(res.Value)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, _ := json.Marshal(plain.Value)
+			b, _ := json.Marshal(converted)
+			if string(a) != string(b) {
+				t.Errorf("%s, %s: Eval gave %s, EvalValue %s", tt.query, name, a, b)
+			}
+		}
 	}
 }
 

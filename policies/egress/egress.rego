@@ -22,6 +22,11 @@
 #   - reviews: images, PDFs, HTML and scripts always; tables whose counts could not be identified or
 #     checked, files requested or named as tables that are not, malformed tables, sidecar problems,
 #     Markdown tables and tables that may be records.
+#
+# Speed: the policy is evaluated for every output request, so the checks that seldom fire look only
+# at the files that could make them fire (see "Quiet files"). The decisions are those of evaluating
+# every check on every file, as internal/egress/testdata/reference/egress.rego does; the tests of
+# internal/egress compare the two.
 package fivesafes.egress
 
 # Rule parameters, with ACRO's defaults where the input leaves them out.
@@ -77,15 +82,113 @@ num(o, field) := object.get(o, field, 0)
 
 loc(locations, key) := object.get(locations, key, "")
 
-# analysed holds the files that have an analysis, by position.
-analysed[i] := f if {
-	some i, f in input.files
-	is_object(f.analysis)
+# analysed holds the files that have an analysis, in request order.
+analysed := [f | some f in input.files; is_object(f.analysis)]
+
+# Quiet files.
+#
+# Most checks read one counter or flag of an analysis and fire only when it is away from its
+# "nothing to report" value, which most files hold for most checks. Those checks fall into four
+# families, each evaluated only on the files that are not quiet for it:
+#   - reading: incomplete reads and exceeded limits;
+#   - content: unknown and refused types, hidden files, trailing data, other encodings, active
+#     content and attachments;
+#   - text: NUL bytes, invalid UTF-8, identifiers, formulas and individual-level records;
+#   - table: zeros, dominance, p-ratio, sidecars, negative counts, unchecked magnitudes, malformed
+#     rows, Markdown tables and possible records.
+# A file is quiet for a family when its analysis holds the family's values of quiet_fields (one
+# object.subset) and the family's other conditions below. Each of these is a condition that every
+# check of the family needs broken to fire, so no check can fire on a file quiet for its family:
+# skipping quiet files changes no decision, and spares evaluating every check on every file. The
+# other checks (paths, the threshold, reviews by type, tables that are not tables or whose counts
+# were not identified) often fire on ordinary outputs, and look at every file.
+
+quiet_fields := {
+	"complete": true,
+	"archive": false,
+	"executable": false,
+	"binary": false,
+	"trailing_data": false,
+	"active_content": 0,
+	"embedded_files": 0,
+	"nul_bytes": 0,
+	"invalid_utf8": 0,
+	"identifiers": {"nhs_numbers": 0, "postcodes": 0, "pseudonyms": 0, "dates_of_birth": 0},
+	"formula_cells": 0,
+	"individual_level": false,
+	"counts": {"zeros": 0, "negative": 0},
+	"dominance_failures": 0,
+	"p_ratio_failures": 0,
+	"sidecar": {"present": false, "threshold_failures": 0, "zero_cells": 0, "inapplicable": 0},
+	"magnitude_unchecked": 0,
+	"malformed": 0,
+	"markdown_tables": 0,
+	"individual_level_possible": false,
 }
+
+# The values of quiet_fields each family reads; together they are all of them.
+quiet_reading := object.filter(quiet_fields, {"complete"})
+
+quiet_content := object.filter(quiet_fields, {"archive", "executable", "binary", "trailing_data", "active_content", "embedded_files"})
+
+quiet_text := object.filter(quiet_fields, {"nul_bytes", "invalid_utf8", "identifiers", "formula_cells", "individual_level"})
+
+quiet_table := object.filter(quiet_fields, {
+	"counts", "dominance_failures", "p_ratio_failures", "sidecar", "magnitude_unchecked", "malformed",
+	"markdown_tables", "individual_level_possible",
+})
+
+# quiet_types are the known types that are not refused.
+quiet_types := known_types - {"archive", "executable", "binary"}
+
+# quiet holds for an analysis quiet for every family: it is read_whole and plain_content written
+# out, since it is evaluated on every file.
+quiet(a) if {
+	object.subset(a, quiet_fields)
+	object.get(a, "limits_exceeded", []) == []
+	a.type in quiet_types
+	object.get(a, "embedded", "") == ""
+	not object.get(a, "format", "") in {"utf-16", "utf-32"}
+}
+
+reading_quiet(a) if {
+	object.subset(a, quiet_reading)
+	read_whole(a)
+}
+
+read_whole(a) if object.get(a, "limits_exceeded", []) == []
+
+content_quiet(a) if {
+	object.subset(a, quiet_content)
+	plain_content(a)
+}
+
+plain_content(a) if {
+	a.type in quiet_types
+	object.get(a, "embedded", "") == ""
+	not object.get(a, "format", "") in {"utf-16", "utf-32"}
+}
+
+text_quiet(a) if object.subset(a, quiet_text)
+
+table_quiet(a) if object.subset(a, quiet_table)
+
+# noisy holds the analysed files that are not quiet for some family, and the lists below those that
+# are not quiet for each family, in request order.
+noisy := [f | some f in analysed; not quiet(f.analysis)]
+
+unread := [f | some f in noisy; not reading_quiet(f.analysis)]
+
+content_noisy := [f | some f in noisy; not content_quiet(f.analysis)]
+
+text_noisy := [f | some f in noisy; not text_quiet(f.analysis)]
+
+table_noisy := [f | some f in noisy; not table_quiet(f.analysis)]
 
 exception_paths contains f.path if {
 	some f in input.files
-	trim_space(object.get(f, "exceptionJustification", "")) != ""
+	j := f.exceptionJustification
+	trim_space(j) != ""
 }
 
 # flagged_as holds when an analysis's flag is set or its type is the kind.
@@ -95,106 +198,140 @@ flagged_as(_, typ, kind) if typ == kind
 
 # Hard failures.
 
+# The checks of each family are evaluated only when a file is not quiet for it.
+hard contains x if {
+	count(unread) > 0
+	some x in reading_failures
+}
+
+hard contains x if {
+	count(content_noisy) > 0
+	some x in content_failures
+}
+
+hard contains x if {
+	count(text_noisy) > 0
+	some x in text_failures
+}
+
 hard contains finding(f.path, "fail", "egress.no_analysis", "The file was not analysed, so it cannot be released.", "") if {
+	count(analysed) != count(input.files)
 	some f in input.files
 	not is_object(object.get(f, "analysis", null))
 }
 
 hard contains finding(f.path, "fail", "egress.path", "The path must be local to outputs/: letters, digits, '.', '_', '-' and '/', with no empty, '.' or '..' segments.", "") if {
 	some f in input.files
-	not valid_path(object.get(f, "path", ""))
+	not valid_path(f.path)
 }
 
+# valid_path holds for a path of at most 512 characters, all of them ASCII, as the first pattern
+# allows, and with no bad segment.
 valid_path(p) if {
 	is_string(p)
-	count(p) <= 512
-	regex.match(`^[A-Za-z0-9_][A-Za-z0-9._/-]*$`, p)
-	not bad_segment(p)
+	regex.match(`^[A-Za-z0-9_][A-Za-z0-9._/-]{0,511}$`, p)
+	not regex.match(bad_segment, p)
 }
 
-bad_segment(p) if {
-	some seg in split(p, "/")
-	seg in {"", ".", ".."}
-}
-
-# A segment ending in a dot, or a Windows device name, cannot be saved where releases are downloaded.
-bad_segment(p) if {
-	some seg in split(p, "/")
-	endswith(seg, ".")
-}
-
-bad_segment(p) if {
-	some seg in split(p, "/")
-	regex.match(`(?i)^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$`, seg)
-}
+# bad_segment matches a path, made of the characters above, with a bad segment: an empty one
+# ("//" or a final "/"), one ending in a dot (which includes "." and ".."), or a Windows device
+# name, with or without an extension. A segment ending in a dot, or a device name, cannot be saved
+# where releases are downloaded.
+bad_segment := `(?i)//|/$|\.$|\./|(^|/)(con|prn|aux|nul|com[0-9]|lpt[0-9])(\.[^/]*)?(/|$)`
 
 hard contains finding(f.path, "fail", "egress.duplicate_path", "The same path is requested more than once.", "") if {
+	repeated_paths
 	some f in input.files
 	count([g | some g in input.files; g.path == f.path]) > 1
 }
 
-hard contains finding(f.path, "fail", "egress.incomplete", "The file was not read to the end, so it was not fully checked.", "") if {
-	some f in analysed
+# paths holds the paths of the files.
+paths := {f.path | some f in input.files}
+
+# repeated_paths holds when there are fewer paths than files (two files have the same path, or one
+# has none), found in one pass; only then is each file compared with every other.
+repeated_paths if count(paths) != count(input.files)
+
+# Reading: files not read to the end.
+
+reading_failures contains finding(f.path, "fail", "egress.incomplete", "The file was not read to the end, so it was not fully checked.", "") if {
+	some f in unread
 	object.get(f.analysis, "complete", false) != true
 }
 
-hard contains finding(f.path, "fail", sprintf("egress.limit.%s", [l]), msg, loc(object.get(f.analysis, "locations", {}), l)) if {
-	some f in analysed
+reading_failures contains finding(f.path, "fail", sprintf("egress.limit.%s", [l]), msg, loc(object.get(f.analysis, "locations", {}), l)) if {
+	some f in unread
 	some l in object.get(f.analysis, "limits_exceeded", [])
 	msg := sprintf("The file exceeds the %s limit for output checking; split or reduce it.", [l])
 }
 
-hard contains finding(f.path, "fail", "egress.unknown_type", "The file's type could not be recognised from its content.", "") if {
-	some f in analysed
+# Content: what the file is, and what it hides or runs.
+
+content_failures contains finding(f.path, "fail", "egress.unknown_type", "The file's type could not be recognised from its content.", "") if {
+	some f in content_noisy
 	not object.get(f.analysis, "type", "") in known_types
 }
 
-hard contains finding(f.path, "fail", "egress.archive", msg, "") if {
-	some f in analysed
+content_failures contains finding(f.path, "fail", "egress.archive", msg, "") if {
+	some f in content_noisy
 	flagged_as(object.get(f.analysis, "archive", false), object.get(f.analysis, "type", ""), "archive")
 	msg := sprintf("The file is an archive or compressed file (%s). Archives cannot be checked and are never released; request the files inside it instead.", [object.get(f.analysis, "format", "unknown format")])
 }
 
-hard contains finding(f.path, "fail", "egress.executable", msg, "") if {
-	some f in analysed
+content_failures contains finding(f.path, "fail", "egress.executable", msg, "") if {
+	some f in content_noisy
 	flagged_as(object.get(f.analysis, "executable", false), object.get(f.analysis, "type", ""), "executable")
 	msg := sprintf("The file is an executable or serialised program (%s) and cannot be released.", [object.get(f.analysis, "format", "unknown format")])
 }
 
-hard contains finding(f.path, "fail", "egress.binary", msg, "") if {
-	some f in analysed
+content_failures contains finding(f.path, "fail", "egress.binary", msg, "") if {
+	some f in content_noisy
 	flagged_as(object.get(f.analysis, "binary", false), object.get(f.analysis, "type", ""), "binary")
 	msg := sprintf("The file is a binary of a type that is not accepted (%s). Release tables as CSV, text as text or Markdown, and figures as PNG, JPEG, SVG or PDF.", [object.get(f.analysis, "format", "unknown")])
 }
 
-hard contains finding(f.path, "fail", "egress.embedded", msg, "") if {
-	some f in analysed
+content_failures contains finding(f.path, "fail", "egress.embedded", msg, "") if {
+	some f in content_noisy
 	e := object.get(f.analysis, "embedded", "")
 	e != ""
 	msg := sprintf("Another file (%s) is hidden inside this one.", [e])
 }
 
-hard contains finding(f.path, "fail", "egress.trailing_data", "Data follows the end of the image or document, where it could hide other content.", "") if {
-	some f in analysed
+content_failures contains finding(f.path, "fail", "egress.trailing_data", "Data follows the end of the image or document, where it could hide other content.", "") if {
+	some f in content_noisy
 	f.analysis.trailing_data == true
 }
 
-hard contains finding(f.path, "fail", "egress.encoding", msg, "") if {
-	some f in analysed
+content_failures contains finding(f.path, "fail", "egress.encoding", msg, "") if {
+	some f in content_noisy
 	e := object.get(f.analysis, "format", "")
 	e in {"utf-16", "utf-32"}
 	msg := sprintf("The text is encoded as %s; save it as UTF-8.", [upper(e)])
 }
 
-hard contains finding(f.path, "fail", "egress.nul_bytes", msg, loc(object.get(f.analysis, "locations", {}), "nul_bytes")) if {
-	some f in analysed
+content_failures contains finding(f.path, "fail", "egress.active_content", msg, loc(object.get(f.analysis, "locations", {}), "active_content")) if {
+	some f in content_noisy
+	n := object.get(f.analysis, "active_content", 0)
+	n > 0
+	msg := sprintf("The file holds %d scripts, event handlers or launch actions.", [n])
+}
+
+content_failures contains finding(f.path, "fail", "egress.embedded_files", "The PDF carries attached files.", "") if {
+	some f in content_noisy
+	object.get(f.analysis, "embedded_files", 0) > 0
+}
+
+# Text: the bytes and cells of text and tables.
+
+text_failures contains finding(f.path, "fail", "egress.nul_bytes", msg, loc(object.get(f.analysis, "locations", {}), "nul_bytes")) if {
+	some f in text_noisy
 	n := object.get(f.analysis, "nul_bytes", 0)
 	n > 0
 	msg := sprintf("The text holds %d NUL bytes, which can hide content from checks.", [n])
 }
 
-hard contains finding(f.path, "fail", "egress.invalid_utf8", msg, loc(object.get(f.analysis, "locations", {}), "invalid_utf8")) if {
-	some f in analysed
+text_failures contains finding(f.path, "fail", "egress.invalid_utf8", msg, loc(object.get(f.analysis, "locations", {}), "invalid_utf8")) if {
+	some f in text_noisy
 	n := object.get(f.analysis, "invalid_utf8", 0)
 	n > 0
 	msg := sprintf("%d lines or cells are not valid UTF-8; save the file as UTF-8.", [n])
@@ -207,8 +344,8 @@ identifier_kinds := {
 	"dates_of_birth": ["egress.identifier.date_of_birth", "dates of birth"],
 }
 
-hard contains finding(f.path, "fail", rule, msg, loc(object.get(f.analysis, "locations", {}), key)) if {
-	some f in analysed
+text_failures contains finding(f.path, "fail", rule, msg, loc(object.get(f.analysis, "locations", {}), key)) if {
+	some f in text_noisy
 	some key, spec in identifier_kinds
 	n := num(object.get(f.analysis, "identifiers", {}), key)
 	n > 0
@@ -216,52 +353,44 @@ hard contains finding(f.path, "fail", rule, msg, loc(object.get(f.analysis, "loc
 	msg := sprintf("The file holds %d %s. Identifiers are never released.", [n, spec[1]])
 }
 
-hard contains finding(f.path, "fail", "egress.formula_injection", msg, loc(object.get(f.analysis, "locations", {}), "formula_cells")) if {
-	some f in analysed
+text_failures contains finding(f.path, "fail", "egress.formula_injection", msg, loc(object.get(f.analysis, "locations", {}), "formula_cells")) if {
+	some f in text_noisy
 	n := object.get(f.analysis, "formula_cells", 0)
 	n > 0
 	msg := sprintf("%d cells start with =, +, -, @, a tab or a carriage return and would run as formulas in a spreadsheet; remove or quote them with a leading apostrophe.", [n])
 }
 
-hard contains finding(f.path, "fail", "egress.individual_level", msg, "") if {
-	some f in analysed
+text_failures contains finding(f.path, "fail", "egress.individual_level", msg, "") if {
+	some f in text_noisy
 	f.analysis.individual_level == true
 	msg := sprintf("The table looks like individual-level records: %s. Only aggregate outputs may be released.", [concat("; ", object.get(f.analysis, "individual_level_reasons", []))])
 }
 
-hard contains finding(f.path, "fail", "egress.active_content", msg, loc(object.get(f.analysis, "locations", {}), "active_content")) if {
-	some f in analysed
-	n := object.get(f.analysis, "active_content", 0)
-	n > 0
-	msg := sprintf("The file holds %d scripts, event handlers or launch actions.", [n])
-}
-
-hard contains finding(f.path, "fail", "egress.embedded_files", "The PDF carries attached files.", "") if {
-	some f in analysed
-	object.get(f.analysis, "embedded_files", 0) > 0
-}
-
 # Disclosure control failures: fail, or review with an exception justification.
+
+disclosure contains x if {
+	count(table_noisy) > 0
+	some x in table_disclosure
+}
 
 disclosure contains finding(f.path, sdc_severity(f.path), "egress.threshold", msg, loc(object.get(f.analysis, "locations", {}), "below_threshold")) if {
 	some f in analysed
-	c := object.get(f.analysis, "counts", {})
-	c.identified == true
+	f.analysis.counts.identified == true
+	c := f.analysis.counts
 	below_threshold(c)
 	n := max([num(c, "below_threshold"), 1])
 	msg := sprintf("%d count cells are below the minimum cell count of %d (smallest non-zero count: %d).", [n, min_cell_count, num(c, "min_nonzero")])
 }
 
-below_threshold(c) if num(c, "below_threshold") > 0
+below_threshold(c) if c.below_threshold > 0
 
 below_threshold(c) if {
-	m := num(c, "min_nonzero")
-	m > 0
-	m < min_cell_count
+	c.min_nonzero > 0
+	c.min_nonzero < min_cell_count
 }
 
-disclosure contains finding(f.path, sdc_severity(f.path), "egress.zeros", msg, loc(object.get(f.analysis, "locations", {}), "zeros")) if {
-	some f in analysed
+table_disclosure contains finding(f.path, sdc_severity(f.path), "egress.zeros", msg, loc(object.get(f.analysis, "locations", {}), "zeros")) if {
+	some f in table_noisy
 	zeros_disclosive
 	c := object.get(f.analysis, "counts", {})
 	c.identified == true
@@ -270,22 +399,22 @@ disclosure contains finding(f.path, sdc_severity(f.path), "egress.zeros", msg, l
 	msg := sprintf("%d count cells are zero; under this agreement's rules zeros are disclosive.", [n])
 }
 
-disclosure contains finding(f.path, sdc_severity(f.path), "egress.dominance", msg, loc(object.get(f.analysis, "locations", {}), "dominance")) if {
-	some f in analysed
+table_disclosure contains finding(f.path, sdc_severity(f.path), "egress.dominance", msg, loc(object.get(f.analysis, "locations", {}), "dominance")) if {
+	some f in table_noisy
 	n := object.get(f.analysis, "dominance_failures", 0)
 	n > 0
 	msg := sprintf("%d cells fail the n-k dominance rule: their %d largest contributors make up more than %v%% of the total.", [n, dominance_n, dominance_k / 100])
 }
 
-disclosure contains finding(f.path, sdc_severity(f.path), "egress.p_ratio", msg, loc(object.get(f.analysis, "locations", {}), "p_ratio")) if {
-	some f in analysed
+table_disclosure contains finding(f.path, sdc_severity(f.path), "egress.p_ratio", msg, loc(object.get(f.analysis, "locations", {}), "p_ratio")) if {
+	some f in table_noisy
 	n := object.get(f.analysis, "p_ratio_failures", 0)
 	n > 0
 	msg := sprintf("%d cells fail the p-ratio rule: the rest of the total is less than %v%% of the largest contribution.", [n, p_ratio / 100])
 }
 
-disclosure contains finding(f.path, sdc_severity(f.path), "egress.sidecar_threshold", msg, loc(object.get(f.analysis, "locations", {}), "sidecar_threshold")) if {
-	some f in analysed
+table_disclosure contains finding(f.path, sdc_severity(f.path), "egress.sidecar_threshold", msg, loc(object.get(f.analysis, "locations", {}), "sidecar_threshold")) if {
+	some f in table_noisy
 	s := object.get(f.analysis, "sidecar", {})
 	n := num(s, "threshold_failures") + sidecar_zeros(s)
 	n > 0
@@ -302,13 +431,20 @@ sdc_severity(path) := "review" if {
 } else := "fail"
 
 exceptions contains finding(f.path, "review", "egress.exception", "The researcher asked for an exception to the disclosure control rules; an output checker must decide.", "") if {
+	count(exception_paths) > 0
 	some f in analysed
 	f.path in exception_paths
-	some x in disclosure
-	x.path == f.path
+	f.path in disclosure_paths
 }
 
+disclosure_paths := {x.path | some x in disclosure}
+
 # Reviews.
+
+reviews contains x if {
+	count(table_noisy) > 0
+	some x in table_reviews
+}
 
 review_types := {
 	"png": "an image",
@@ -328,7 +464,7 @@ reviews contains finding(f.path, "review", sprintf("egress.review.%s", [t]), msg
 
 reviews contains finding(f.path, "review", "egress.not_a_table", msg, "") if {
 	some f in analysed
-	object.get(f.analysis, "type", "") in {"text", "markdown", "json"}
+	f.analysis.type in {"text", "markdown", "json"}
 	declared_table(object.get(f, "kind", ""), object.get(f.analysis, "extension", ""))
 	msg := sprintf("The file is requested as a table (kind %s, extension %s) but is not a CSV or TSV table with the same number of fields on every row, so its cells were not checked.", [object.get(f, "kind", ""), object.get(f.analysis, "extension", "")])
 }
@@ -343,51 +479,51 @@ reviews contains finding(f.path, "review", "egress.counts_unidentified", "No cou
 	object.get(object.get(f.analysis, "counts", {}), "identified", false) != true
 }
 
-reviews contains finding(f.path, "review", "egress.negative_counts", msg, loc(object.get(f.analysis, "locations", {}), "negative_counts")) if {
-	some f in analysed
+table_reviews contains finding(f.path, "review", "egress.negative_counts", msg, loc(object.get(f.analysis, "locations", {}), "negative_counts")) if {
+	some f in table_noisy
 	n := num(object.get(f.analysis, "counts", {}), "negative")
 	n > 0
 	msg := sprintf("%d count cells are negative.", [n])
 }
 
-reviews contains finding(f.path, "review", "egress.magnitude_unchecked", msg, "") if {
-	some f in analysed
+table_reviews contains finding(f.path, "review", "egress.magnitude_unchecked", msg, "") if {
+	some f in table_noisy
 	n := object.get(f.analysis, "magnitude_unchecked", 0)
 	n > 0
 	msg := sprintf("%d columns hold magnitudes (sums, means or rates) that no sidecar of contributor statistics covers, so dominance and p-ratio could not be checked.", [n])
 }
 
-reviews contains finding(f.path, "review", "egress.sidecar_invalid", msg, "") if {
-	some f in analysed
+table_reviews contains finding(f.path, "review", "egress.sidecar_invalid", msg, "") if {
+	some f in table_noisy
 	s := object.get(f.analysis, "sidecar", {})
 	s.present == true
 	s.valid != true
 	msg := sprintf("The sidecar of contributor statistics could not be used: %s.", [object.get(s, "error", "unknown error")])
 }
 
-reviews contains finding(f.path, "review", "egress.sidecar_inapplicable", msg, "") if {
-	some f in analysed
+table_reviews contains finding(f.path, "review", "egress.sidecar_inapplicable", msg, "") if {
+	some f in table_noisy
 	n := num(object.get(f.analysis, "sidecar", {}), "inapplicable")
 	n > 0
 	msg := sprintf("The magnitude rules could not be applied to %d cells (negative values, or too few largest contributions listed).", [n])
 }
 
-reviews contains finding(f.path, "review", "egress.malformed", msg, loc(object.get(f.analysis, "locations", {}), "malformed")) if {
-	some f in analysed
+table_reviews contains finding(f.path, "review", "egress.malformed", msg, loc(object.get(f.analysis, "locations", {}), "malformed")) if {
+	some f in table_noisy
 	n := object.get(f.analysis, "malformed", 0)
 	n > 0
 	msg := sprintf("%d rows are malformed: stray quotes, or a different number of fields from the header.", [n])
 }
 
-reviews contains finding(f.path, "review", "egress.markdown_table", msg, "") if {
-	some f in analysed
+table_reviews contains finding(f.path, "review", "egress.markdown_table", msg, "") if {
+	some f in table_noisy
 	n := object.get(f.analysis, "markdown_tables", 0)
 	n > 0
 	msg := sprintf("The document holds %d Markdown table rows, whose cells are not checked automatically.", [n])
 }
 
-reviews contains finding(f.path, "review", "egress.individual_level_possible", msg, "") if {
-	some f in analysed
+table_reviews contains finding(f.path, "review", "egress.individual_level_possible", msg, "") if {
+	some f in table_noisy
 	f.analysis.individual_level_possible == true
 	object.get(f.analysis, "individual_level", false) != true
 	msg := sprintf("The table may be individual-level records: %s.", [concat("; ", object.get(f.analysis, "individual_level_reasons", []))])
@@ -403,9 +539,8 @@ by_path[p] contains x if {
 	p := x.path
 }
 
-file_decision(p) := {"outcome": worst(xs), "findings": [{"rule": x.rule, "message": x.message, "location": x.location} | some x in xs]} if {
-	xs := object.get(by_path, p, set())
-}
+# decided holds the decision on each file with findings.
+decided := {p: {"outcome": worst(xs), "findings": [{"rule": x.rule, "message": x.message, "location": x.location} | some x in xs]} | some p, xs in by_path}
 
 worst(xs) := "fail" if {
 	some x in xs
@@ -415,19 +550,25 @@ worst(xs) := "fail" if {
 	x.severity == "review"
 } else := "pass"
 
-files := {p: file_decision(p) | some f in input.files; p := f.path}
+# files holds the decision on each file: every file without findings passes.
+files := object.union({p: passed | some p in paths}, decided)
+
+passed := {"outcome": "pass", "findings": []}
 
 overall := "fail" if {
 	count(object.get(input, "files", [])) == 0
 } else := "fail" if {
-	# A file without a path has no decision, and fails the request.
+	# A file without a path has no decision, and fails the request. (When every file has a path of
+	# its own, one that is not a string fails its file for the path.)
+	repeated_paths
 	some f in input.files
 	not is_string(object.get(f, "path", null))
 } else := "fail" if {
-	some d in files
+	# Every file with findings has a decision in files.
+	some d in decided
 	d.outcome == "fail"
 } else := "review" if {
-	some d in files
+	some d in decided
 	d.outcome == "review"
 } else := "pass"
 

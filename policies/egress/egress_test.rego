@@ -466,3 +466,52 @@ test_findings_shape if {
 		object.keys(f) == {"rule", "message", "location"}
 	}
 }
+
+# Quiet files.
+
+# The values of the four families are exactly quiet_fields, and no field is in two families.
+test_quiet_families_partition_quiet_fields if {
+	families := [egress.quiet_reading, egress.quiet_content, egress.quiet_text, egress.quiet_table]
+	object.union_n(families) == egress.quiet_fields
+	sum([count(f) | some f in families]) == count(egress.quiet_fields)
+}
+
+# A clean table is quiet: no family check looks at it.
+test_clean_table_is_quiet if {
+	egress.noisy == [] with input as request(clean_table)
+}
+
+# A change to any field of quiet_fields makes the table noisy for its family only.
+test_each_quiet_field_makes_its_family_noisy if {
+	every field, _ in egress.quiet_fields {
+		req := request(json.patch(clean_table, [{"op": "replace", "path": concat("/", ["", field]), "value": "changed"}]))
+		count(egress.noisy) == 1 with input as req
+		count([l |
+			some l in [egress.unread, egress.content_noisy, egress.text_noisy, egress.table_noisy]
+			count(l) == 1
+		]) == 1 with input as req
+	}
+}
+
+# Each of the other conditions of quiet makes the table noisy for its family.
+test_other_conditions_make_their_family_noisy if {
+	noisy_for(with_changes({"/limits_exceeded": ["rows"]})) == "reading"
+	noisy_for(with_changes({"/type": "archive"})) == "content"
+	noisy_for(with_changes({"/type": "nonsense"})) == "content"
+	noisy_for(with_changes({"/embedded": "zip"})) == "content"
+	noisy_for(with_changes({"/format": "utf-16"})) == "content"
+}
+
+noisy_for(analysis) := family if {
+	req := request(analysis)
+	count(egress.noisy) == 1 with input as req
+	families := {name |
+		some name, l in {
+			"reading": egress.unread, "content": egress.content_noisy,
+			"text": egress.text_noisy, "table": egress.table_noisy,
+		}
+		count(l) == 1
+	} with input as req
+	count(families) == 1
+	some family in families
+}
