@@ -425,6 +425,13 @@ func TestAuditUnavailableHoldsActivation(t *testing.T) {
 // auditEntries counts the phase-change entries for an agreement that moved it to phase.
 func auditEntries(t *testing.T, agreement, phase string) int {
 	t.Helper()
+	return auditCount(t, audit.ActionPhaseChange, agreement, phase)
+}
+
+// auditCount counts the entries of the live audit log, which must verify, with this action,
+// object name and decision.
+func auditCount(t *testing.T, action audit.Action, object, decision string) int {
+	t.Helper()
 	ctx := context.Background()
 	mc, err := env.MinIOClient()
 	if err != nil {
@@ -443,7 +450,7 @@ func auditEntries(t *testing.T, agreement, phase string) int {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if e.Action == audit.ActionPhaseChange && e.Object.Name == agreement && e.Decision == phase {
+		if e.Action == action && e.Object.Name == object && e.Decision == decision {
 			n++
 		}
 	}

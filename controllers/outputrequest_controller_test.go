@@ -529,6 +529,35 @@ func TestOutputRequestMissingFile(t *testing.T) {
 	}
 }
 
+// A withdrawn request is settled and its withdrawal recorded once.
+func TestOutputRequestWithdrawn(t *testing.T) {
+	const agreement = "outputs-withdrawn"
+	activeAgreement(t, agreement)
+	h := newOutputHarness(t)
+	h.put(t, agreement, "tables/admissions.csv", safeTable)
+	or := request(t, controllers.WorkspaceNamespace(agreement), "abandoned", "tables/admissions.csv")
+	or, err := h.reconcile(t, or)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantPhase(t, or, fivesafesv1alpha1.OutputAwaitingReview)
+	patch := client.MergeFrom(or.DeepCopy())
+	or.Spec.State = fivesafesv1alpha1.RequestWithdrawn
+	if err := clientAs(t, researcher, "fivesafes:researchers").Patch(t.Context(), or, patch); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if or, err = h.reconcile(t, or); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantPhase(t, or, fivesafesv1alpha1.OutputWithdrawn)
+	got := h.entries(t, audit.ActionOutputWithdraw, "abandoned")
+	if len(got) != 1 || got[0].Decision != "withdrawn" || got[0].Details[audit.DetailAgreement] != agreement {
+		t.Fatalf("output.withdraw entries: %+v", got)
+	}
+}
+
 // With the audit log refusing the release record, nothing is copied to the egress bucket and the
 // status says why; once the log is back the release is made.
 func TestOutputRequestAuditUnavailable(t *testing.T) {

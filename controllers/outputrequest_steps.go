@@ -88,9 +88,34 @@ func (r *OutputRequestReconciler) observeRelease(ctx context.Context, s *outputS
 }
 
 // observeWithdrawal settles a withdrawn request: nothing more is checked or released.
-func (r *OutputRequestReconciler) observeWithdrawal(_ context.Context, s *outputScope) (ctrl.Result, error) {
-	if s.or.Spec.State == fivesafesv1alpha1.RequestWithdrawn {
-		s.done = true
+func (r *OutputRequestReconciler) observeWithdrawal(ctx context.Context, s *outputScope) (ctrl.Result, error) {
+	or := s.or
+	if or.Spec.State != fivesafesv1alpha1.RequestWithdrawn {
+		return ctrl.Result{}, nil
+	}
+	s.done = true
+	if s.before.Phase == fivesafesv1alpha1.OutputWithdrawn {
+		return ctrl.Result{}, nil
+	}
+	requester := ""
+	if or.Spec.Requester != nil {
+		requester = or.Spec.Requester.Username
+	}
+	if _, err := r.Audit.Append(ctx, audit.EntryInput{
+		Actor:    outputController,
+		Action:   audit.ActionOutputWithdraw,
+		Object:   audit.ObjectRef{Kind: "OutputRequest", Namespace: or.Namespace, Name: or.Name},
+		Decision: "withdrawn",
+		Details: map[string]any{
+			audit.DetailAgreement: strings.TrimPrefix(or.Namespace, WorkspaceNamespace("")),
+			"request":             or.Name,
+			"contentDigest":       string(or.Status.ContentDigest),
+			"phaseBefore":         string(s.before.Phase),
+			"requester":           requester,
+		},
+		IdempotencyKey: "output.withdraw/" + string(or.UID),
+	}); err != nil {
+		return ctrl.Result{}, fmt.Errorf("recording the withdrawal in the audit log: %w", err)
 	}
 	return ctrl.Result{}, nil
 }

@@ -37,6 +37,7 @@ import (
 
 	fivesafesv1alpha1 "github.com/fivesafes/fivesafes/api/v1alpha1"
 	"github.com/fivesafes/fivesafes/controllers"
+	"github.com/fivesafes/fivesafes/internal/audit"
 )
 
 const researcher = "amara.okafor@cpccg.example.nhs.uk"
@@ -335,6 +336,9 @@ func TestWorkspaceExpiryAndDestruction(t *testing.T) {
 	})
 	if err := put(creds, ws.Status.Bucket, "scratch/after.csv"); err == nil {
 		t.Fatal("the storage user still writes after suspension")
+	}
+	if n := auditCount(t, audit.ActionWorkspaceSuspend, name, "suspended"); n != 1 {
+		t.Fatalf("%d workspace.suspend entries, want 1", n)
 	}
 	if can(t, researcher, "create", "", "pods", ns, "") {
 		t.Fatal("the researcher can still create pods after suspension")

@@ -359,7 +359,8 @@ func (r *WorkspaceReconciler) reconcileAccess(ctx context.Context, s *workspaceS
 				"keyVersion":          s.ws.Status.KeyVersion,
 				"researchers":         len(s.ws.Spec.Researchers),
 			},
-			IdempotencyKey: "provision/" + string(s.ws.UID) + "/" + strings.Join(s.ws.Spec.Researchers, ","),
+			// Access granted again after a resumption is a new grant: the generation moved.
+			IdempotencyKey: fmt.Sprintf("provision/%s/%d/%s", s.ws.UID, s.ws.Generation, strings.Join(s.ws.Spec.Researchers, ",")),
 		}); err != nil {
 			return ctrl.Result{}, fmt.Errorf("recording workspace access in the audit log: %w", err)
 		}
@@ -393,7 +394,23 @@ func (r *WorkspaceReconciler) reconcileAccess(ctx context.Context, s *workspaceS
 }
 
 // resume clears the suspension of a workspace made active again before its data was destroyed.
-func (r *WorkspaceReconciler) resume(_ context.Context, s *workspaceScope) (ctrl.Result, error) {
+func (r *WorkspaceReconciler) resume(ctx context.Context, s *workspaceScope) (ctrl.Result, error) {
+	if s.ws.Status.SuspendedAt == nil {
+		return ctrl.Result{}, nil
+	}
+	if _, err := r.Audit.Append(ctx, audit.EntryInput{
+		Actor:    workspaceController,
+		Action:   audit.ActionWorkspaceResume,
+		Object:   audit.ObjectRef{Kind: "Workspace", Name: s.ws.Name},
+		Decision: "resumed",
+		Details: map[string]any{
+			audit.DetailAgreement: s.ws.Spec.Agreement,
+			"suspendedAt":         s.ws.Status.SuspendedAt.UTC().Format(time.RFC3339),
+		},
+		IdempotencyKey: fmt.Sprintf("resume/%s/%d", s.ws.UID, s.ws.Generation),
+	}); err != nil {
+		return ctrl.Result{}, fmt.Errorf("recording the resumption in the audit log: %w", err)
+	}
 	s.ws.Status.SuspendedAt, s.ws.Status.DestroyAfter = nil, nil
 	return ctrl.Result{}, nil
 }
@@ -439,13 +456,29 @@ func (r *WorkspaceReconciler) reconcileSuspension(ctx context.Context, s *worksp
 	if err := r.stopWork(ctx, s); err != nil {
 		return ctrl.Result{}, err
 	}
-	if s.ws.Status.SuspendedAt == nil {
-		t := metav1.NewTime(s.now)
-		s.ws.Status.SuspendedAt = &t
-	}
 	days := int32(0)
 	if s.ws.Spec.RetentionDays != nil {
 		days = *s.ws.Spec.RetentionDays
+	}
+	if s.ws.Status.SuspendedAt == nil {
+		// Access is cut (reconcileAccess ran first), work stopped and credentials disabled.
+		t := metav1.NewTime(s.now)
+		if _, err := r.Audit.Append(ctx, audit.EntryInput{
+			Actor:    workspaceController,
+			Action:   audit.ActionWorkspaceSuspend,
+			Object:   audit.ObjectRef{Kind: "Workspace", Name: s.ws.Name},
+			Decision: "suspended",
+			Details: map[string]any{
+				audit.DetailAgreement: s.ws.Spec.Agreement,
+				"state":               string(s.ws.Spec.State),
+				"retentionDays":       days,
+				"destroyAfter":        t.Add(time.Duration(days) * 24 * time.Hour).UTC().Format(time.RFC3339),
+			},
+			IdempotencyKey: fmt.Sprintf("suspend/%s/%d", s.ws.UID, s.ws.Generation),
+		}); err != nil {
+			return ctrl.Result{}, fmt.Errorf("recording the suspension in the audit log: %w", err)
+		}
+		s.ws.Status.SuspendedAt = &t
 	}
 	destroyAfter := metav1.NewTime(s.ws.Status.SuspendedAt.Add(time.Duration(days) * 24 * time.Hour))
 	s.ws.Status.DestroyAfter = &destroyAfter

@@ -74,6 +74,13 @@ const (
 	ActionDownloadURL Action = "output.download-url"
 	// ActionReviewCopy records time-limited URLs of a checked snapshot issued to output checkers.
 	ActionReviewCopy Action = "output.review-copy"
+	// ActionWorkspaceSuspend records a workspace suspended: researchers' access cut, work stopped,
+	// storage credentials disabled (details: why, when its data will be destroyed).
+	ActionWorkspaceSuspend Action = "workspace.suspend"
+	// ActionWorkspaceResume records a suspended workspace made active again.
+	ActionWorkspaceResume Action = "workspace.resume"
+	// ActionOutputWithdraw records an output request withdrawn by its researchers.
+	ActionOutputWithdraw Action = "output.withdraw"
 )
 
 // Actions lists the actions Fivesafes records, for help texts and filters.
@@ -82,7 +89,7 @@ func Actions() []Action {
 		ActionAgreementValidate, ActionAgreementApprove, ActionPhaseChange,
 		ActionWorkspaceProvision, ActionWorkspaceTeardown, ActionKeyDestroy,
 		ActionDatasetExtract, ActionOutputCheck, ActionOutputReview, ActionOutputRelease,
-		ActionDownloadURL, ActionReviewCopy,
+		ActionDownloadURL, ActionReviewCopy, ActionWorkspaceSuspend, ActionWorkspaceResume, ActionOutputWithdraw,
 	}
 }
 
