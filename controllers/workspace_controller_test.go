@@ -367,6 +367,10 @@ func TestWorkspaceExpiryAndDestruction(t *testing.T) {
 	if _, err := vc.Logical().WriteWithContext(ctx, "transit/hmac/"+ws.Status.KeyName, map[string]any{"input": "OTQzNDc2NTkxOQ=="}); err == nil {
 		t.Fatal("an HMAC with the destroyed key succeeded")
 	}
+	// The log holds the intended destruction and, after Vault deleted the key, its completion.
+	if i, d := auditCount(t, audit.ActionKeyDestroy, name, "crypto-shred"), auditCount(t, audit.ActionKeyDestroy, name, "crypto-shredded"); i != 1 || d != 1 {
+		t.Fatalf("key.destroy entries: %d intended, %d done; want one of each", i, d)
+	}
 	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 60*time.Second, true, func(ctx context.Context) (bool, error) {
 		return apierrors.IsNotFound(env.Client.Get(ctx, client.ObjectKey{Name: ns}, &corev1.Namespace{})), nil
 	})

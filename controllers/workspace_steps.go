@@ -554,19 +554,54 @@ func (r *WorkspaceReconciler) destroyExternal(ctx context.Context, s *workspaceS
 	if err := r.Delete(ctx, access); err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("deleting key access: %w", err)
 	}
-	if _, err := r.Audit.Append(ctx, audit.EntryInput{
+	if err := r.shredKey(ctx, s, key); err != nil {
+		return err
+	}
+	recordDestruction(s, "Key", "transit key "+key+" deleted (crypto-shredding): pseudonyms can no longer be recomputed")
+	return nil
+}
+
+// shredKey deletes the agreement's transit key and records it: the intention first, then, once
+// Vault has deleted the key, its completion, so the log never claims a destruction that did not
+// happen. With a log that records no intentions, the one entry is written after the deletion. A
+// retry deletes nothing more (a missing key is deleted) and completes the same intention.
+func (r *WorkspaceReconciler) shredKey(ctx context.Context, s *workspaceScope, key string) error {
+	agreement := s.ws.Spec.Agreement
+	in := audit.EntryInput{
 		Actor: workspaceController, Action: audit.ActionKeyDestroy,
 		Object:         audit.ObjectRef{Kind: "Workspace", Name: s.ws.Name},
-		Decision:       "crypto-shredded",
+		Decision:       "crypto-shred",
 		Details:        map[string]any{audit.DetailAgreement: agreement, "key": key, "keyVersion": s.ws.Status.KeyVersion},
 		IdempotencyKey: "key-destroy/" + string(s.ws.UID),
-	}); err != nil {
-		return fmt.Errorf("recording the key destruction in the audit log: %w", err)
+	}
+	l, intends := r.Audit.(interface {
+		Intend(ctx context.Context, in audit.EntryInput) (audit.Entry, error)
+		Complete(ctx context.Context, intent audit.Entry, out audit.Outcome) (audit.Entry, error)
+	})
+	var intent audit.Entry
+	if intends {
+		var err error
+		if intent, err = l.Intend(ctx, in); err != nil {
+			return fmt.Errorf("recording the intended key destruction in the audit log: %w", err)
+		}
 	}
 	if err := r.Keys.DeleteKey(ctx, key); err != nil {
 		return fmt.Errorf("deleting transit key %s: %w", key, err)
 	}
-	recordDestruction(s, "Key", "transit key "+key+" deleted (crypto-shredding): pseudonyms can no longer be recomputed")
+	done := audit.Outcome{Decision: "crypto-shredded", Details: map[string]any{audit.DetailAgreement: agreement, "key": key}}
+	if intends && intent.Stage == audit.StageIntended {
+		if _, err := l.Complete(ctx, intent, done); err != nil {
+			return fmt.Errorf("recording the key destruction in the audit log: %w", err)
+		}
+		return nil
+	}
+	if intends {
+		return nil
+	}
+	in.Decision = done.Decision
+	if _, err := r.Audit.Append(ctx, in); err != nil {
+		return fmt.Errorf("recording the key destruction in the audit log: %w", err)
+	}
 	return nil
 }
 
