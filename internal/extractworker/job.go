@@ -51,6 +51,10 @@ type JobOptions struct {
 	StorageSecret string
 	// VaultAddress is Vault's URL.
 	VaultAddress string
+	// VaultCASecret, when set, names a Secret whose ca.crt is the CA of Vault's TLS server.
+	VaultCASecret string
+	// ImagePullSecrets name the Secrets the workers pull the image with.
+	ImagePullSecrets []string
 	// Resources are each worker's requests and limits; defaults when empty.
 	Resources corev1.ResourceRequirements
 }
@@ -92,6 +96,37 @@ func Job(name, keySecret string, p Plan, labels map[string]string, o JobOptions)
 			LocalObjectReference: corev1.LocalObjectReference{Name: o.StorageSecret}, Key: key,
 		}}}
 	}
+	env := []corev1.EnvVar{
+		secretEnv("FIVESAFES_STORAGE_ACCESS_KEY", "accessKey"),
+		secretEnv("FIVESAFES_STORAGE_SECRET_KEY", "secretKey"),
+		{Name: "VAULT_ADDR", Value: o.VaultAddress},
+		{Name: "GOMAXPROCS", ValueFrom: &corev1.EnvVarSource{ResourceFieldRef: &corev1.ResourceFieldSelector{Resource: "limits.cpu"}}},
+	}
+	mounts := []corev1.VolumeMount{
+		{Name: "plan", MountPath: PlanDir, ReadOnly: true},
+		{Name: "key", MountPath: KeyDir, ReadOnly: true},
+	}
+	volumes := []corev1.Volume{
+		{Name: "plan", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+			LocalObjectReference: corev1.LocalObjectReference{Name: name},
+		}}},
+		{Name: "key", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
+			SecretName:  keySecret,
+			DefaultMode: ptr.To[int32](0o400),
+		}}},
+	}
+	if o.VaultCASecret != "" {
+		env = append(env, corev1.EnvVar{Name: "VAULT_CACERT", Value: VaultCADir + "/ca.crt"})
+		mounts = append(mounts, corev1.VolumeMount{Name: "vault-ca", MountPath: VaultCADir, ReadOnly: true})
+		volumes = append(volumes, corev1.Volume{Name: "vault-ca", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
+			SecretName: o.VaultCASecret, DefaultMode: ptr.To[int32](0o444),
+			Items: []corev1.KeyToPath{{Key: "ca.crt", Path: "ca.crt"}},
+		}}})
+	}
+	var pullSecrets []corev1.LocalObjectReference
+	for _, s := range o.ImagePullSecrets {
+		pullSecrets = append(pullSecrets, corev1.LocalObjectReference{Name: s})
+	}
 	job := &batchv1.Job{
 		ObjectMeta: *meta.DeepCopy(),
 		Spec: batchv1.JobSpec{
@@ -106,6 +141,7 @@ func Job(name, keySecret string, p Plan, labels map[string]string, o JobOptions)
 				ObjectMeta: metav1.ObjectMeta{Labels: all},
 				Spec: corev1.PodSpec{
 					RestartPolicy:                corev1.RestartPolicyNever,
+					ImagePullSecrets:             pullSecrets,
 					AutomountServiceAccountToken: ptr.To(false),
 					EnableServiceLinks:           ptr.To(false),
 					SecurityContext: &corev1.PodSecurityContext{
@@ -115,36 +151,20 @@ func Job(name, keySecret string, p Plan, labels map[string]string, o JobOptions)
 						SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 					},
 					Containers: []corev1.Container{{
-						Name:    "extract",
-						Image:   o.Image,
-						Command: []string{"/manager", "extract"},
-						Args:    []string{"--plan", PlanDir + "/" + PlanFile, "--key-dir", KeyDir},
-						Env: []corev1.EnvVar{
-							secretEnv("FIVESAFES_STORAGE_ACCESS_KEY", "accessKey"),
-							secretEnv("FIVESAFES_STORAGE_SECRET_KEY", "secretKey"),
-							{Name: "VAULT_ADDR", Value: o.VaultAddress},
-							{Name: "GOMAXPROCS", ValueFrom: &corev1.EnvVarSource{ResourceFieldRef: &corev1.ResourceFieldSelector{Resource: "limits.cpu"}}},
-						},
+						Name:      "extract",
+						Image:     o.Image,
+						Command:   []string{"/manager", "extract"},
+						Args:      []string{"--plan", PlanDir + "/" + PlanFile, "--key-dir", KeyDir},
+						Env:       env,
 						Resources: res,
 						SecurityContext: &corev1.SecurityContext{
 							AllowPrivilegeEscalation: ptr.To(false),
 							ReadOnlyRootFilesystem:   ptr.To(true),
 							Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
 						},
-						VolumeMounts: []corev1.VolumeMount{
-							{Name: "plan", MountPath: PlanDir, ReadOnly: true},
-							{Name: "key", MountPath: KeyDir, ReadOnly: true},
-						},
+						VolumeMounts: mounts,
 					}},
-					Volumes: []corev1.Volume{
-						{Name: "plan", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
-							LocalObjectReference: corev1.LocalObjectReference{Name: name},
-						}}},
-						{Name: "key", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
-							SecretName:  keySecret,
-							DefaultMode: ptr.To[int32](0o400),
-						}}},
-					},
+					Volumes: volumes,
 				},
 			},
 		},

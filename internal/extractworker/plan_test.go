@@ -87,3 +87,42 @@ func TestMainUsage(t *testing.T) {
 		t.Fatalf("no plan: exit %d, %q", code, errOut.String())
 	}
 }
+
+// The Job has one completion per source object and mounts what its workers need: the plan, the
+// agreement's key access and, when Vault's TLS has a private CA, that CA; it pulls with the
+// pull secrets given.
+func TestJob(t *testing.T) {
+	p := validPlan()
+	p.Objects = append(p.Objects, extractjob.SourceObject{Key: "hes-apc/part-0002.csv", ETag: "e3"}, extractjob.SourceObject{Key: "hes-apc/part-0003.csv", ETag: "e4"})
+	cm, job, err := Job("fivesafes-extract-1", "fivesafes-ws-nic-1-key", p, map[string]string{LabelExtractName: "hes-apc"}, JobOptions{
+		Namespace: "fivesafes-system", Image: "registry.example.org/manager:1", Parallelism: 8,
+		StorageSecret: "fivesafes-storage", VaultAddress: "https://vault:8200",
+		VaultCASecret: "vault-ca", ImagePullSecrets: []string{"registry"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := DecodePlan([]byte(cm.Data[PlanFile])); err != nil {
+		t.Fatalf("the ConfigMap's plan: %v", err)
+	}
+	if *job.Spec.Completions != 3 || *job.Spec.Parallelism != 3 || job.Labels[LabelExtractName] != "hes-apc" || job.Annotations[AnnotationRun] != p.RunID {
+		t.Fatalf("job: completions %d, parallelism %d, labels %v", *job.Spec.Completions, *job.Spec.Parallelism, job.Labels)
+	}
+	pod := job.Spec.Template.Spec
+	env := map[string]string{}
+	for _, e := range pod.Containers[0].Env {
+		env[e.Name] = e.Value
+	}
+	if env["VAULT_CACERT"] != VaultCADir+"/ca.crt" || env["VAULT_ADDR"] != "https://vault:8200" {
+		t.Errorf("worker env %v", env)
+	}
+	secrets := map[string]bool{}
+	for _, v := range pod.Volumes {
+		if v.Secret != nil {
+			secrets[v.Secret.SecretName] = true
+		}
+	}
+	if !secrets["vault-ca"] || !secrets["fivesafes-ws-nic-1-key"] || len(pod.ImagePullSecrets) != 1 || pod.ImagePullSecrets[0].Name != "registry" {
+		t.Errorf("worker secrets %v, pull secrets %v", secrets, pod.ImagePullSecrets)
+	}
+}

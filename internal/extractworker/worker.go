@@ -34,6 +34,8 @@ const (
 	PlanDir = "/etc/fivesafes/plan"
 	// KeyDir is where the agreement's key access Secret is mounted.
 	KeyDir = "/etc/fivesafes/key"
+	// VaultCADir is where the CA of Vault's TLS server is mounted, when there is one.
+	VaultCADir = "/etc/fivesafes/vault-ca"
 )
 
 // Run makes part index (from 0) of the copy the plan describes.

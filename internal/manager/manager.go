@@ -130,6 +130,10 @@ type ExtractJobOptions struct {
 	// StorageSecret, in the manager's namespace, holds the object store credentials for the
 	// workers under accessKey and secretKey.
 	StorageSecret string
+	// VaultCASecret, in the manager's namespace, holds ca.crt, the CA of Vault's TLS server.
+	VaultCASecret string
+	// ImagePullSecrets, in the manager's namespace, let the workers pull the image.
+	ImagePullSecrets []string
 }
 
 // StorageOptions locate the S3-compatible object store. Credentials come from the environment
@@ -233,6 +237,16 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.ExtractJobs.Image, "extract-job-image", o.ExtractJobs.Image, "Manager image that extraction Jobs run (`manager extract`); empty makes every copy in the manager.")
 	fs.Int64Var(&o.ExtractJobs.Threshold, "extract-job-threshold", o.ExtractJobs.Threshold, "Source size in bytes from which a copy runs as an indexed Job, one completion per source object.")
 	fs.IntVar(&o.ExtractJobs.Parallelism, "extract-job-parallelism", o.ExtractJobs.Parallelism, "How many parts of one copy an extraction Job runs at once.")
+	fs.StringVar(&o.ExtractJobs.VaultCASecret, "extract-job-vault-ca-secret", o.ExtractJobs.VaultCASecret, "Secret in the manager's namespace whose ca.crt is the CA of Vault's TLS server, mounted into extraction Jobs.")
+	fs.Func("extract-job-image-pull-secrets", "Comma-separated Secrets in the manager's namespace that extraction Jobs pull the image with.", func(v string) error {
+		o.ExtractJobs.ImagePullSecrets = nil
+		for _, n := range strings.Split(v, ",") {
+			if n = strings.TrimSpace(n); n != "" {
+				o.ExtractJobs.ImagePullSecrets = append(o.ExtractJobs.ImagePullSecrets, n)
+			}
+		}
+		return nil
+	})
 	fs.StringVar(&o.ExtractJobs.StorageSecret, "extract-job-storage-secret", o.ExtractJobs.StorageSecret, "Secret in the manager's namespace with the object store credentials (accessKey, secretKey) for extraction Jobs.")
 	fs.StringVar(&o.Storage.Endpoint, "storage-endpoint", o.Storage.Endpoint, "host:port of the S3-compatible object store (credentials from FIVESAFES_STORAGE_ACCESS_KEY and FIVESAFES_STORAGE_SECRET_KEY).")
 	fs.BoolVar(&o.Storage.Secure, "storage-secure", o.Storage.Secure, "Use HTTPS to reach the object store.")
@@ -377,6 +391,7 @@ func (o Options) extractJobs() *controllers.ExtractJobs {
 		Options: extractworker.JobOptions{
 			Image: j.Image, Parallelism: int32(min(j.Parallelism, 1<<20)), //nolint:gosec // bounded above
 			StorageSecret: j.StorageSecret, VaultAddress: o.Vault.Address,
+			VaultCASecret: j.VaultCASecret, ImagePullSecrets: j.ImagePullSecrets,
 		},
 	}
 }
