@@ -142,6 +142,10 @@ func Run(ctx context.Context, o Options) error {
 		return nil
 	case err := <-mgrErr:
 		mgrErr <- err // for the deferred wait
+		if ctx.Err() != nil {
+			// Ctrl-C stopped the manager as it stopped everything else.
+			return nil
+		}
 		if err == nil {
 			err = errors.New("the manager stopped unexpectedly")
 		}
