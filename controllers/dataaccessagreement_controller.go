@@ -21,7 +21,6 @@ import (
 	"fmt"
 	"time"
 
-	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
@@ -105,7 +104,7 @@ func (r *DataAccessAgreementReconciler) Reconcile(ctx context.Context, req ctrl.
 		}
 	}()
 
-	steps := []func(context.Context, *agreementScope) (ctrl.Result, error){
+	steps := []step[*agreementScope]{
 		r.computeDigest,
 		r.validate,
 		r.countApprovals,
@@ -115,27 +114,17 @@ func (r *DataAccessAgreementReconciler) Reconcile(ctx context.Context, req ctrl.
 		r.reconcileWorkspace,
 		r.reconcileExtracts,
 	}
-	for _, step := range steps {
-		res, err := step(ctx, s)
-		result = lowestRequeue(result, res)
-		if err != nil {
-			return result, err
-		}
-	}
-	return result, nil
+	result, _, err = runSteps(ctx, s, steps, nil)
+	return result, err
 }
 
 // patchStatus writes the status once, and only when it changed.
 func (r *DataAccessAgreementReconciler) patchStatus(ctx context.Context, s *agreementScope) error {
-	if equality.Semantic.DeepEqual(s.before, s.daa.Status) {
-		return nil
-	}
-	base := s.daa.DeepCopy()
-	base.Status = s.before
-	if err := r.Status().Patch(ctx, s.daa, client.MergeFrom(base)); client.IgnoreNotFound(err) != nil {
-		return fmt.Errorf("patching agreement status: %w", err)
-	}
-	return nil
+	return patchStatus(ctx, r.Client, s.daa, s.before, s.daa.Status, func() client.Object {
+		base := s.daa.DeepCopy()
+		base.Status = s.before
+		return base
+	}, "agreement")
 }
 
 // SetupWithManager registers the controller, its indexes and its watches.
@@ -182,12 +171,4 @@ func (r *DataAccessAgreementReconciler) agreementsUsingDataset(ctx context.Conte
 		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&a)})
 	}
 	return reqs
-}
-
-// lowestRequeue keeps the sooner of two requeue times.
-func lowestRequeue(a, b ctrl.Result) ctrl.Result {
-	if b.RequeueAfter > 0 && (a.RequeueAfter == 0 || b.RequeueAfter < a.RequeueAfter) {
-		a.RequeueAfter = b.RequeueAfter
-	}
-	return a
 }

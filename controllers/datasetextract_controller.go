@@ -23,7 +23,6 @@ import (
 
 	vaultapi "github.com/hashicorp/vault/api"
 	batchv1 "k8s.io/api/batch/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
@@ -138,7 +137,7 @@ func (r *DatasetExtractReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 		}
 	}()
 
-	steps := []func(context.Context, *extractScope) (ctrl.Result, error){
+	steps := []step[*extractScope]{
 		r.resolveAgreement,
 		r.resolveDataset,
 		r.resolveWorkspace,
@@ -148,35 +147,25 @@ func (r *DatasetExtractReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 		r.observeCopy,
 		r.makeCopy,
 	}
-	for _, step := range steps {
-		res, err := step(ctx, s)
-		result = lowestRequeue(result, res)
-		if err != nil {
-			return result, err
-		}
-		if s.waiting {
-			return result, nil
-		}
+	result, waiting, err := runSteps(ctx, s, steps, func() bool { return s.waiting })
+	if err != nil || waiting {
+		return result, err
 	}
 	return lowestRequeue(result, ctrl.Result{RequeueAfter: r.resync()}), nil
 }
 
 // patchExtractStatus writes the status once, and only when it changed.
 func (r *DatasetExtractReconciler) patchExtractStatus(ctx context.Context, s *extractScope) error {
-	if equality.Semantic.DeepEqual(s.before, s.dx.Status) {
-		return nil
-	}
-	base := s.dx.DeepCopy()
-	base.Status = s.before
-	if base.Status.Rows != s.dx.Status.Rows {
-		// Every count is a required field: a merge patch must carry all of them, not only
-		// those that changed, or a first write that leaves some at zero is refused.
-		base.Status.Rows = fivesafesv1alpha1.RowCounts{Read: -1, Written: -1, OptedOut: -1, InvalidIdentifier: -1, Malformed: -1}
-	}
-	if err := r.Status().Patch(ctx, s.dx, client.MergeFrom(base)); client.IgnoreNotFound(err) != nil {
-		return fmt.Errorf("patching extract status: %w", err)
-	}
-	return nil
+	return patchStatus(ctx, r.Client, s.dx, s.before, s.dx.Status, func() client.Object {
+		base := s.dx.DeepCopy()
+		base.Status = s.before
+		if base.Status.Rows != s.dx.Status.Rows {
+			// Every count is a required field: a merge patch must carry all of them, not only
+			// those that changed, or a first write that leaves some at zero is refused.
+			base.Status.Rows = fivesafesv1alpha1.RowCounts{Read: -1, Written: -1, OptedOut: -1, InvalidIdentifier: -1, Malformed: -1}
+		}
+		return base
+	}, "extract")
 }
 
 func (r *DatasetExtractReconciler) resync() time.Duration {

@@ -18,12 +18,10 @@ package controllers
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"time"
 
 	"github.com/minio/minio-go/v7"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/events"
@@ -105,32 +103,25 @@ func (r *OptOutListReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 		}
 	}()
 
-	steps := []func(context.Context, *optOutScope) (ctrl.Result, error){
+	steps := []step[*optOutScope]{
 		r.statSnapshot,
 		r.loadSnapshot,
 		r.recordSnapshot,
 	}
-	for _, step := range steps {
-		res, err := step(ctx, s)
-		result = lowestRequeue(result, res)
-		if err != nil {
-			return ctrl.Result{}, err
-		}
+	result, _, err = runSteps(ctx, s, steps, nil)
+	if err != nil {
+		return ctrl.Result{}, err
 	}
 	return lowestRequeue(result, ctrl.Result{RequeueAfter: r.resync()}), nil
 }
 
 // patchOptOutStatus writes the status once, and only when it changed.
 func (r *OptOutListReconciler) patchOptOutStatus(ctx context.Context, s *optOutScope) error {
-	if equality.Semantic.DeepEqual(s.before, s.list.Status) {
-		return nil
-	}
-	base := s.list.DeepCopy()
-	base.Status = s.before
-	if err := r.Status().Patch(ctx, s.list, client.MergeFrom(base)); client.IgnoreNotFound(err) != nil {
-		return fmt.Errorf("patching opt-out list status: %w", err)
-	}
-	return nil
+	return patchStatus(ctx, r.Client, s.list, s.before, s.list.Status, func() client.Object {
+		base := s.list.DeepCopy()
+		base.Status = s.before
+		return base
+	}, "opt-out list")
 }
 
 func (r *OptOutListReconciler) resync() time.Duration {

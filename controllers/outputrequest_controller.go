@@ -18,10 +18,8 @@ package controllers
 
 import (
 	"context"
-	"fmt"
 	"time"
 
-	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
@@ -103,7 +101,7 @@ func (r *OutputRequestReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 		}
 	}()
 
-	steps := []func(context.Context, *outputScope) (ctrl.Result, error){
+	steps := []step[*outputScope]{
 		r.observeRelease,
 		r.observeWithdrawal,
 		r.resolveOutputAgreement,
@@ -112,27 +110,17 @@ func (r *OutputRequestReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 		r.countReviews,
 		r.release,
 	}
-	for _, step := range steps {
-		res, err := step(ctx, s)
-		result = lowestRequeue(result, res)
-		if err != nil || s.done {
-			return result, err
-		}
-	}
-	return result, nil
+	result, _, err = runSteps(ctx, s, steps, func() bool { return s.done })
+	return result, err
 }
 
 // patchOutputStatus writes the status once, and only when it changed.
 func (r *OutputRequestReconciler) patchOutputStatus(ctx context.Context, s *outputScope) error {
-	if equality.Semantic.DeepEqual(s.before, s.or.Status) {
-		return nil
-	}
-	base := s.or.DeepCopy()
-	base.Status = s.before
-	if err := r.Status().Patch(ctx, s.or, client.MergeFrom(base)); client.IgnoreNotFound(err) != nil {
-		return fmt.Errorf("patching output request status: %w", err)
-	}
-	return nil
+	return patchStatus(ctx, r.Client, s.or, s.before, s.or.Status, func() client.Object {
+		base := s.or.DeepCopy()
+		base.Status = s.before
+		return base
+	}, "output request")
 }
 
 // SetupWithManager registers the controller. A spec change wakes a request, and so does any

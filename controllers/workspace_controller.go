@@ -26,7 +26,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
@@ -119,7 +118,7 @@ func (r *WorkspaceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	}
 	// An active workspace is built up; a suspended one is only ever taken down, so nothing
 	// destroyed is made again.
-	steps := []func(context.Context, *workspaceScope) (ctrl.Result, error){
+	steps := []step[*workspaceScope]{
 		r.reconcileNamespace,
 		r.reconcileNetwork,
 		r.reconcileQuota,
@@ -131,23 +130,14 @@ func (r *WorkspaceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 		r.resume,
 	}
 	if s.ws.Spec.State != fivesafesv1alpha1.WorkspaceActive {
-		steps = []func(context.Context, *workspaceScope) (ctrl.Result, error){
+		steps = []step[*workspaceScope]{
 			r.reconcileAccess,
 			r.disableStorageUser,
 			r.reconcileSuspension,
 		}
 	}
-	for _, step := range steps {
-		res, err := step(ctx, s)
-		result = lowestRequeue(result, res)
-		if err != nil {
-			return result, err
-		}
-		if s.ws.Status.Phase == fivesafesv1alpha1.WorkspaceDestroyed {
-			break
-		}
-	}
-	return result, nil
+	result, _, err = runSteps(ctx, s, steps, func() bool { return s.ws.Status.Phase == fivesafesv1alpha1.WorkspaceDestroyed })
+	return result, err
 }
 
 // reconcileDelete destroys everything outside the cluster, then lets the workspace go.
@@ -167,16 +157,11 @@ func (r *WorkspaceReconciler) reconcileDelete(ctx context.Context, s *workspaceS
 }
 
 func (r *WorkspaceReconciler) patchWorkspaceStatus(ctx context.Context, s *workspaceScope) error {
-	if equality.Semantic.DeepEqual(s.before, s.ws.Status) {
-		return nil
-	}
-	base := s.ws.DeepCopy()
-	base.Status = s.before
-	if err := r.Status().Patch(ctx, s.ws, client.MergeFrom(base)); client.IgnoreNotFound(err) != nil {
-		return fmt.Errorf("patching workspace status: %w", err)
-	}
-	s.before = *s.ws.Status.DeepCopy()
-	return nil
+	return patchStatus(ctx, r.Client, s.ws, s.before, s.ws.Status, func() client.Object {
+		base := s.ws.DeepCopy()
+		base.Status = s.before
+		return base
+	}, "workspace")
 }
 
 // changedByOthers passes updates and deletions of a workspace's parts, so that drift is put

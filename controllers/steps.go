@@ -1,0 +1,69 @@
+/*
+Copyright 2026 The Fivesafes Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controllers
+
+import (
+	"context"
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// step is one part of a reconcile: it reads or writes one thing and records what it learnt in
+// the loop's scope S.
+type step[S any] func(context.Context, S) (ctrl.Result, error)
+
+// runSteps runs the steps in order until one fails or settled reports that the loop has nothing
+// more to do. It returns the soonest requeue any step asked for, and whether the loop was
+// settled early. On an error the result is empty: controller-runtime backs off by itself.
+func runSteps[S any](ctx context.Context, s S, steps []step[S], settled func() bool) (ctrl.Result, bool, error) {
+	var result ctrl.Result
+	for _, st := range steps {
+		res, err := st(ctx, s)
+		if err != nil {
+			return ctrl.Result{}, false, err
+		}
+		result = lowestRequeue(result, res)
+		if settled != nil && settled() {
+			return result, true, nil
+		}
+	}
+	return result, false, nil
+}
+
+// lowestRequeue keeps the sooner of two requested requeues.
+func lowestRequeue(a, b ctrl.Result) ctrl.Result {
+	if b.RequeueAfter > 0 && (a.RequeueAfter == 0 || b.RequeueAfter < a.RequeueAfter) {
+		a.RequeueAfter = b.RequeueAfter
+	}
+	return a
+}
+
+// patchStatus writes obj's status, once per loop and only when it changed from before: a merge
+// patch against base, which is obj as read with its status as it was. An object already gone is
+// no error.
+func patchStatus(ctx context.Context, c client.Client, obj client.Object, before, after any, base func() client.Object, kind string) error {
+	if equality.Semantic.DeepEqual(before, after) {
+		return nil
+	}
+	if err := c.Status().Patch(ctx, obj, client.MergeFrom(base())); client.IgnoreNotFound(err) != nil {
+		return fmt.Errorf("patching %s status: %w", kind, err)
+	}
+	return nil
+}
