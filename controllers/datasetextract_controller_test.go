@@ -24,11 +24,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
-	"net/http"
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/minio/minio-go/v7"
@@ -45,6 +43,7 @@ import (
 	"github.com/fivesafes/fivesafes/internal/extractjob"
 	"github.com/fivesafes/fivesafes/internal/nhsnumber"
 	"github.com/fivesafes/fivesafes/internal/optoutcache"
+	"github.com/fivesafes/fivesafes/internal/stack"
 	"github.com/fivesafes/fivesafes/internal/synth"
 )
 
@@ -63,30 +62,6 @@ const (
 
 var pseudonymRE = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
-// writeCounter counts the object storage requests that may change state: every method but GET
-// and HEAD.
-type writeCounter struct {
-	mu     sync.Mutex
-	writes []string
-}
-
-func (w *writeCounter) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.mu.Lock()
-		w.writes = append(w.writes, r.Method+" "+r.URL.Path)
-		w.mu.Unlock()
-	}
-	return http.DefaultTransport.RoundTrip(r)
-}
-
-func (w *writeCounter) take() []string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	out := w.writes
-	w.writes = nil
-	return out
-}
-
 // extractHarness is a DatasetExtractReconciler on the environment's API server, MinIO and
 // Vault, with an audit log of its own and the opt-out snapshots its own OptOutListReconciler
 // loads.
@@ -94,14 +69,14 @@ type extractHarness struct {
 	r      *controllers.DatasetExtractReconciler
 	optOut *optOutHarness
 	s3     *minio.Client
-	writes *writeCounter
+	writes *stack.WriteCounter
 	audit  *audit.MemStore
 }
 
 func newExtractHarness(t *testing.T) *extractHarness {
 	t.Helper()
 	ctx := t.Context()
-	h := &extractHarness{optOut: newOptOutHarness(t, extractOptBucket), writes: &writeCounter{}, audit: audit.NewMemStore()}
+	h := &extractHarness{optOut: newOptOutHarness(t, extractOptBucket), writes: &stack.WriteCounter{}, audit: audit.NewMemStore()}
 	var err error
 	h.s3, err = minio.New(env.MinIO.Endpoint, &minio.Options{
 		Creds: credentials.NewStaticV4(env.MinIO.RootUser, env.MinIO.RootPassword, ""), Transport: h.writes,
@@ -518,7 +493,7 @@ func TestDatasetExtract(t *testing.T) {
 			"must be in its workspace namespace ws-extract-b": wide("hes-apc-other", func(s *fivesafesv1alpha1.DatasetExtractSpec) { s.Agreement = "extract-b" }),
 			"named after its dataset":                         wide("hes-apc-again", func(*fivesafesv1alpha1.DatasetExtractSpec) {}),
 		} {
-			h.writes.take()
+			h.writes.Take()
 			got, _, err := h.reconcile(t, dx)
 			if err != nil {
 				t.Fatal(err)
@@ -530,7 +505,7 @@ func TestDatasetExtract(t *testing.T) {
 			if got.Status.Phase != fivesafesv1alpha1.ExtractPending || len(got.Status.Objects) != 0 {
 				t.Errorf("%s: phase %s with %d objects", dx.Name, got.Status.Phase, len(got.Status.Objects))
 			}
-			if w := h.writes.take(); len(w) != 0 {
+			if w := h.writes.Take(); len(w) != 0 {
 				t.Errorf("%s: wrote %q", dx.Name, w)
 			}
 		}
@@ -559,7 +534,7 @@ func TestDatasetExtract(t *testing.T) {
 	})
 
 	t.Run("a resync copies nothing and writes nothing", func(t *testing.T) {
-		h.writes.take()
+		h.writes.Take()
 		for _, dx := range []*fivesafesv1alpha1.DatasetExtract{hesX, ascX} {
 			again, _, err := h.reconcile(t, dx)
 			if err != nil {
@@ -572,7 +547,7 @@ func TestDatasetExtract(t *testing.T) {
 				t.Errorf("%s: a resync was audited as a copy", dx.Name)
 			}
 		}
-		if w := h.writes.take(); len(w) != 0 {
+		if w := h.writes.Take(); len(w) != 0 {
 			t.Errorf("a resync wrote to object storage: %q", w)
 		}
 	})
@@ -589,7 +564,7 @@ func TestDatasetExtract(t *testing.T) {
 		// Until the list loads the new snapshot, the copy waits for it and copies nothing.
 		// (The manager's own OptOutList controller may load it first, into its memory, not this
 		// harness's: then the copy fails for want of the snapshot instead.)
-		h.writes.take()
+		h.writes.Take()
 		waiting, _, err := h.reconcile(t, hesX)
 		want := controllers.ReasonExtractOptOutsNotLoaded
 		if err != nil {
@@ -598,7 +573,7 @@ func TestDatasetExtract(t *testing.T) {
 		if c := meta.FindStatusCondition(waiting.Status.Conditions, fivesafesv1alpha1.ExtractCurrent); c == nil || c.Reason != want {
 			t.Errorf("Current = %+v, want %s while the list loads (error %v)", c, want, err)
 		}
-		if w := h.writes.take(); len(w) != 0 {
+		if w := h.writes.Take(); len(w) != 0 {
 			t.Errorf("a copy was written without the new snapshot: %q", w)
 		}
 		if !meta.IsStatusConditionTrue(waiting.Status.Conditions, fivesafesv1alpha1.ExtractComplete) || waiting.Status.Rows != hesX.Status.Rows {
@@ -608,7 +583,7 @@ func TestDatasetExtract(t *testing.T) {
 			t.Fatal(err)
 		}
 		second := countOptOuts(t, secondSnap)
-		h.writes.take()
+		h.writes.Take()
 		again, _, err := h.reconcile(t, hesX)
 		if err != nil {
 			t.Fatal(err)

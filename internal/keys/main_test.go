@@ -18,9 +18,7 @@ package keys
 
 import (
 	"fmt"
-	"net/http"
 	"os"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -42,33 +40,8 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// writeCounter is a transport that counts the requests that may change state: every method but
-// GET, HEAD and LIST.
-type writeCounter struct {
-	base   http.RoundTripper
-	mu     sync.Mutex
-	writes []string
-}
-
-func (w *writeCounter) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead && r.Method != "LIST" {
-		w.mu.Lock()
-		w.writes = append(w.writes, r.Method+" "+r.URL.Path)
-		w.mu.Unlock()
-	}
-	return w.base.RoundTrip(r)
-}
-
-func (w *writeCounter) take() []string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	out := w.writes
-	w.writes = nil
-	return out
-}
-
 // rootClient returns a root client on the shared Vault; with wc, its requests go through wc.
-func rootClient(t testing.TB, wc *writeCounter) *vault.Client {
+func rootClient(t testing.TB, wc *stack.WriteCounter) *vault.Client {
 	t.Helper()
 	server, err := shared.Get()
 	if err != nil {
@@ -79,7 +52,7 @@ func rootClient(t testing.TB, wc *writeCounter) *vault.Client {
 	cfg.Timeout = 30 * time.Second
 	cfg.MaxRetries = 0
 	if wc != nil {
-		wc.base = cfg.HttpClient.Transport
+		wc.Base = cfg.HttpClient.Transport
 		cfg.HttpClient.Transport = wc
 	}
 	c, err := vault.NewClient(cfg)

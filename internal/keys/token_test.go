@@ -29,6 +29,7 @@ import (
 	vault "github.com/hashicorp/vault/api"
 
 	"github.com/fivesafes/fivesafes/internal/pseudonym"
+	"github.com/fivesafes/fivesafes/internal/stack"
 )
 
 // agreement is one agreement's key, wrapped data key, policy and token.
@@ -274,7 +275,7 @@ func TestDeletePolicyDisarmsTokens(t *testing.T) {
 // EnsurePolicy writes only when the text differs.
 func TestEnsurePolicyIsIdempotent(t *testing.T) {
 	ctx := t.Context()
-	wc := &writeCounter{}
+	wc := &stack.WriteCounter{}
 	root := rootClient(t, wc)
 	name := unique("fivesafes-ws")
 	first, err := WorkspacePolicy("transit", "k1")
@@ -289,11 +290,11 @@ func TestEnsurePolicyIsIdempotent(t *testing.T) {
 		hcl    string
 		writes int
 	}{{first, 1}, {first, 0}, {first, 0}, {second, 1}, {second, 0}} {
-		wc.take()
+		wc.Take()
 		if err := EnsurePolicy(ctx, root, name, tc.hcl); err != nil {
 			t.Fatal(err)
 		}
-		if w := wc.take(); len(w) != tc.writes {
+		if w := wc.Take(); len(w) != tc.writes {
 			t.Errorf("call %d wrote %v, want %d writes", i, w, tc.writes)
 		}
 	}
@@ -312,7 +313,7 @@ func TestEnsurePolicyIsIdempotent(t *testing.T) {
 // issuer's failures name no token.
 func TestIssueTokenRefuses(t *testing.T) {
 	ctx := t.Context()
-	wc := &writeCounter{}
+	wc := &stack.WriteCounter{}
 	root := rootClient(t, wc)
 	for _, tc := range []struct {
 		policy string
@@ -325,7 +326,7 @@ func TestIssueTokenRefuses(t *testing.T) {
 			t.Errorf("IssueToken(%q, %s): got %v, want ErrInvalid", tc.policy, tc.ttl, err)
 		}
 	}
-	if w := wc.take(); len(w) > 0 {
+	if w := wc.Take(); len(w) > 0 {
 		t.Errorf("refused calls wrote %v", w)
 	}
 

@@ -30,6 +30,8 @@ import (
 	"github.com/minio/madmin-go/v3"
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"github.com/fivesafes/fivesafes/internal/stack"
 )
 
 // workspace is one workspace's storage as the Workspace controller sets it up.
@@ -274,7 +276,7 @@ func TestDisabledUserIsRefused(t *testing.T) {
 // the partial states a crash can leave.
 func TestEnsureIsIdempotent(t *testing.T) {
 	ctx := context.Background()
-	wc := &writeCounter{}
+	wc := &stack.WriteCounter{}
 	c := newClient(t, wc)
 	name := unique("ws")
 	ws := workspace{bucket: name, policy: name + "-policy", creds: Credentials{AccessKey: name + "-user", SecretKey: GenerateSecretKey()}}
@@ -293,14 +295,14 @@ func TestEnsureIsIdempotent(t *testing.T) {
 	}
 
 	for round := range 3 {
-		wc.take()
+		wc.Take()
 		if err := ensureWorkspace(ctx, c, ws); err != nil {
 			t.Fatalf("round %d: %v", round, err)
 		}
 		if err := c.EnsureBucket(ctx, audit, BucketOptions{ObjectLock: true}); err != nil {
 			t.Fatalf("round %d: %v", round, err)
 		}
-		writes := wc.take()
+		writes := wc.Take()
 		if round == 0 && len(writes) == 0 {
 			t.Fatal("the first round wrote nothing")
 		}
@@ -408,7 +410,7 @@ func TestRemoveUserAndPolicy(t *testing.T) {
 // Ensure calls refuse malformed names and documents before any request.
 func TestRefusesBadArguments(t *testing.T) {
 	ctx := context.Background()
-	wc := &writeCounter{}
+	wc := &stack.WriteCounter{}
 	c := newClient(t, wc)
 	for name, err := range map[string]error{
 		"bucket":        c.EnsureBucket(ctx, "Bad_Bucket", BucketOptions{}),
@@ -425,7 +427,7 @@ func TestRefusesBadArguments(t *testing.T) {
 			t.Errorf("%s: got %v, want ErrInvalid", name, err)
 		}
 	}
-	if w := wc.take(); len(w) > 0 {
+	if w := wc.Take(); len(w) > 0 {
 		t.Errorf("refused calls wrote: %v", w)
 	}
 	if _, err := New(Options{Endpoint: "http://x:9000", AccessKey: "a", SecretKey: "b"}); !errors.Is(err, ErrInvalid) {

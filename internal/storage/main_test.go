@@ -22,7 +22,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -53,31 +52,6 @@ func minioServer(t testing.TB) *stack.MinIO {
 		t.Fatal(err)
 	}
 	return server
-}
-
-// writeCounter is a transport that counts the requests that may change state: every method but
-// GET and HEAD.
-type writeCounter struct {
-	mu     sync.Mutex
-	writes []string
-}
-
-func (w *writeCounter) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.mu.Lock()
-		w.writes = append(w.writes, r.Method+" "+r.URL.Path)
-		w.mu.Unlock()
-	}
-	return http.DefaultTransport.RoundTrip(r)
-}
-
-// take returns the writes counted since the last take.
-func (w *writeCounter) take() []string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	out := w.writes
-	w.writes = nil
-	return out
 }
 
 // newClient returns an administrator's Client on the test MinIO; tr may be nil.

@@ -20,6 +20,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	admissionv1 "k8s.io/api/admission/v1"
@@ -128,7 +129,7 @@ func (w *Approvals) Handle(ctx context.Context, req admission.Request) admission
 		return admission.Errored(http.StatusBadRequest, err)
 	}
 	user := req.UserInfo.Username
-	if !contains(req.UserInfo.Groups, w.CommitteeGroup) {
+	if !slices.Contains(req.UserInfo.Groups, w.CommitteeGroup) {
 		return admission.Denied(fmt.Sprintf("%s is not a member of the data access committee (group %s), so cannot approve or reject agreements", user, w.CommitteeGroup))
 	}
 	daa := &fivesafesv1alpha1.DataAccessAgreement{}
@@ -155,13 +156,4 @@ func (w *Approvals) Handle(ctx context.Context, req admission.Request) admission
 			daa.Name, a.Spec.SpecDigest, current))
 	}
 	return admission.Allowed("")
-}
-
-func contains(xs []string, x string) bool {
-	for _, s := range xs {
-		if s == x {
-			return true
-		}
-	}
-	return false
 }

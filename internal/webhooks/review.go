@@ -20,6 +20,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -51,7 +52,7 @@ func (w *Reviews) Handle(ctx context.Context, req admission.Request) admission.R
 		return admission.Errored(http.StatusBadRequest, err)
 	}
 	user := req.UserInfo.Username
-	if !contains(req.UserInfo.Groups, w.CheckersGroup) {
+	if !slices.Contains(req.UserInfo.Groups, w.CheckersGroup) {
 		return admission.Denied(fmt.Sprintf("%s is not an output checker (group %s), so cannot review outputs", user, w.CheckersGroup))
 	}
 	or := &fivesafesv1alpha1.OutputRequest{}
