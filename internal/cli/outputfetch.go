@@ -21,9 +21,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -132,16 +134,21 @@ func runOutputFetch(ctx context.Context, s streams, c client.Client, hc *http.Cl
 	return nil
 }
 
-// fetchTo downloads url into dst and returns the sha256 of what it wrote.
-func fetchTo(ctx context.Context, hc *http.Client, url, dst string) (string, error) {
+// fetchTo downloads link into dst and returns the sha256 of what it wrote.
+func fetchTo(ctx context.Context, hc *http.Client, link, dst string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, link, nil)
 	if err != nil {
 		return "", err
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
+		// The URL carries a signature: say what failed without it.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			return "", fmt.Errorf("%s: %w", ue.Op, ue.Err)
+		}
 		return "", err
 	}
 	defer func() { _ = resp.Body.Close() }()
