@@ -330,8 +330,11 @@ func (r *DataAccessAgreementReconciler) reconcileWorkspace(ctx context.Context, 
 		return ctrl.Result{}, nil
 	}
 	if !exists {
+		// The workspace is made with its finalizer, so that its controller's first loop need not
+		// write it before building anything.
 		ws = &fivesafesv1alpha1.Workspace{}
 		ws.Name = s.daa.Name
+		ws.Finalizers = []string{WorkspaceFinalizer}
 	}
 	if _, err := controllerutil.CreateOrUpdate(ctx, r.Client, ws, func() error {
 		desiredWorkspaceSpec(&ws.Spec, s.daa, active, r.Settings.RetentionDays)

@@ -44,8 +44,7 @@ type WorkspaceStorage interface {
 	DeleteBucket(ctx context.Context, name string) error
 	EnsurePolicy(ctx context.Context, name string, doc []byte) error
 	RemovePolicy(ctx context.Context, name string) error
-	EnsureUser(ctx context.Context, accessKey, secretKey string) error
-	AttachPolicy(ctx context.Context, user, policy string) error
+	EnsureConfinedUser(ctx context.Context, accessKey, secretKey, policy string, enabled bool) error
 	SetUserEnabled(ctx context.Context, user string, enabled bool) error
 	RemoveUser(ctx context.Context, user string) error
 }

@@ -19,10 +19,17 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"reflect"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/fivesafes/fivesafes/internal/metrics"
 )
 
 // step is one part of a reconcile: it reads or writes one thing and records what it learnt in
@@ -35,7 +42,9 @@ type step[S any] func(context.Context, S) (ctrl.Result, error)
 func runSteps[S any](ctx context.Context, s S, steps []step[S], settled func() bool) (ctrl.Result, bool, error) {
 	var result ctrl.Result
 	for _, st := range steps {
+		start := time.Now()
 		res, err := st(ctx, s)
+		observeStep(st, time.Since(start), err)
 		if err != nil {
 			return ctrl.Result{}, false, err
 		}
@@ -45,6 +54,38 @@ func runSteps[S any](ctx context.Context, s S, steps []step[S], settled func() b
 		}
 	}
 	return result, false, nil
+}
+
+// stepNames caches the controller and step label of each step function, by its code pointer.
+var stepNames sync.Map
+
+// observeStep records how long a step took in the step duration histogram, labelled with the
+// reconciler and method it is, such as "Workspace" and "reconcileStorage".
+func observeStep[S any](st step[S], took time.Duration, err error) {
+	pc := reflect.ValueOf(st).Pointer()
+	v, ok := stepNames.Load(pc)
+	if !ok {
+		v, _ = stepNames.LoadOrStore(pc, stepName(runtime.FuncForPC(pc).Name()))
+	}
+	name := v.([2]string)
+	result := "ok"
+	if err != nil {
+		result = "error"
+	}
+	metrics.StepSeconds.WithLabelValues(name[0], name[1], result).Observe(took.Seconds())
+}
+
+// stepName turns the name of a method value, such as
+// "example.org/controllers.(*WorkspaceReconciler).reconcileStorage-fm", into its controller and
+// step: "Workspace" and "reconcileStorage". A name of another form is kept whole as the step.
+func stepName(fn string) [2]string {
+	fn = fn[strings.LastIndex(fn, "/")+1:]
+	fn = strings.TrimSuffix(fn, "-fm")
+	open, closing := strings.Index(fn, "(*"), strings.Index(fn, ").")
+	if open < 0 || closing < open {
+		return [2]string{"", fn}
+	}
+	return [2]string{strings.TrimSuffix(fn[open+2:closing], "Reconciler"), fn[closing+2:]}
 }
 
 // lowestRequeue keeps the sooner of two requested requeues.

@@ -26,6 +26,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
@@ -170,10 +171,23 @@ var changedByOthers = builder.WithPredicates(predicate.Funcs{
 	CreateFunc: func(event.CreateEvent) bool { return false },
 })
 
+// notStatusOnly passes every workspace event but an update that changed only the status: the
+// controller writes the status itself, once per loop, and reading it back would only run the
+// loop again with nothing to do. A change to the spec, labels, annotations, finalizers or
+// deletion still runs it.
+var notStatusOnly = predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+	o, n := e.ObjectOld, e.ObjectNew
+	return o.GetGeneration() != n.GetGeneration() ||
+		!equality.Semantic.DeepEqual(o.GetLabels(), n.GetLabels()) ||
+		!equality.Semantic.DeepEqual(o.GetAnnotations(), n.GetAnnotations()) ||
+		!equality.Semantic.DeepEqual(o.GetFinalizers(), n.GetFinalizers()) ||
+		!equality.Semantic.DeepEqual(o.GetDeletionTimestamp(), n.GetDeletionTimestamp())
+}}
+
 // SetupWithManager registers the controller and its watches.
 func (r *WorkspaceReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&fivesafesv1alpha1.Workspace{}).
+		For(&fivesafesv1alpha1.Workspace{}, builder.WithPredicates(notStatusOnly)).
 		Owns(&corev1.Namespace{}, changedByOthers).
 		Owns(&networkingv1.NetworkPolicy{}, changedByOthers).
 		Owns(&corev1.ResourceQuota{}, changedByOthers).

@@ -200,14 +200,8 @@ func (r *WorkspaceReconciler) reconcileStorage(ctx context.Context, s *workspace
 	}
 	// The user is made (or its secret reset) before the Secret is written, so a crash between
 	// the two only means a new secret next time, never a Secret for a user that does not exist.
-	if err := r.Storage.EnsureUser(ctx, user, secretKey); err != nil {
+	if err := r.Storage.EnsureConfinedUser(ctx, user, secretKey, user, s.ws.Spec.State == fivesafesv1alpha1.WorkspaceActive); err != nil {
 		return fail("ensuring storage user "+user, err)
-	}
-	if err := r.Storage.AttachPolicy(ctx, user, user); err != nil {
-		return fail("attaching storage policy", err)
-	}
-	if err := r.Storage.SetUserEnabled(ctx, user, s.ws.Spec.State == fivesafesv1alpha1.WorkspaceActive); err != nil {
-		return fail("setting whether the storage user is enabled", err)
 	}
 	secret = &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: CredentialsSecret, Namespace: s.ns}}
 	if err := r.own(ctx, s, secret, func() error {

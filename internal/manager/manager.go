@@ -99,8 +99,13 @@ type Options struct {
 	// Governance are the platform's settings for the agreement policy.
 	Governance agreement.Params
 
-	// Concurrency is how many objects of one kind are reconciled at once.
+	// Concurrency is how many dataset copies are made at once in the manager: each streams,
+	// parses and pseudonymises a dataset, so it uses CPU and memory.
 	Concurrency int
+	// ProvisioningConcurrency is how many agreements, and how many workspaces, are reconciled at
+	// once. Their loops spend nearly all their time waiting on the API server, the object store
+	// and Vault, so many run at once without using much of the manager.
+	ProvisioningConcurrency int
 	// WithoutExtractor and WithoutOutputs leave the DatasetExtract and OutputRequest controllers
 	// out, for test suites that drive those reconcilers themselves. Not flags.
 	WithoutExtractor, WithoutOutputs bool
@@ -173,16 +178,17 @@ func DefaultOptions() Options {
 			Mutating:   "fivesafes-mutating-webhook-configuration",
 			Validating: "fivesafes-validating-webhook-configuration",
 		},
-		Concurrency:      4,
-		CommitteeGroup:   "fivesafes:committee",
-		CheckersGroup:    "fivesafes:output-checkers",
-		Quorum:           2,
-		ExpiryWarning:    30 * 24 * time.Hour,
-		RetentionDays:    30,
-		OptOutList:       "national-data-opt-out",
-		DownloadExpiry:   15 * time.Minute,
-		ReviewCopyExpiry: controllers.DefaultReviewCopyExpiry,
-		Governance:       agreement.DefaultParams(),
+		Concurrency:             4,
+		ProvisioningConcurrency: 32,
+		CommitteeGroup:          "fivesafes:committee",
+		CheckersGroup:           "fivesafes:output-checkers",
+		Quorum:                  2,
+		ExpiryWarning:           30 * 24 * time.Hour,
+		RetentionDays:           30,
+		OptOutList:              "national-data-opt-out",
+		DownloadExpiry:          15 * time.Minute,
+		ReviewCopyExpiry:        controllers.DefaultReviewCopyExpiry,
+		Governance:              agreement.DefaultParams(),
 		Storage: StorageOptions{
 			EgressBucket: "fivesafes-egress",
 			AccessKey:    os.Getenv("FIVESAFES_STORAGE_ACCESS_KEY"),
@@ -215,7 +221,8 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.WebhookCerts.Validating, "validating-webhook-configuration", o.WebhookCerts.Validating, "ValidatingWebhookConfiguration whose caBundle is kept current (with --webhook-cert-rotation).")
 	fs.BoolVar(&o.EnableHTTP2, "enable-http2", o.EnableHTTP2, "Allow HTTP/2 on the metrics and webhook servers (off by default: CVE-2023-44487).")
 	fs.StringVar(&o.CommitteeGroup, "committee-group", o.CommitteeGroup, "Group whose members' approvals of agreements count.")
-	fs.IntVar(&o.Concurrency, "max-concurrent-reconciles", o.Concurrency, "How many objects of one kind are reconciled at once.")
+	fs.IntVar(&o.Concurrency, "max-concurrent-reconciles", o.Concurrency, "How many dataset copies the manager makes at once.")
+	fs.IntVar(&o.ProvisioningConcurrency, "max-concurrent-provisioning", o.ProvisioningConcurrency, "How many agreements, and how many workspaces, are reconciled at once; their loops mostly wait on the API server, object store and Vault.")
 	fs.StringVar(&o.CheckersGroup, "checkers-group", o.CheckersGroup, "Group whose members may review outputs.")
 	fs.IntVar(&o.Quorum, "quorum", o.Quorum, "Distinct committee approvals an agreement needs.")
 	fs.DurationVar(&o.ExpiryWarning, "expiry-warning", o.ExpiryWarning, "How long before its end an agreement reports ExpiringSoon.")
@@ -353,6 +360,8 @@ func (o Options) Validate() error {
 		return errors.New("--policy-configmap needs --leader-election-namespace, the namespace it lives in")
 	case o.Concurrency < 1:
 		return errors.New("--max-concurrent-reconciles must be at least 1")
+	case o.ProvisioningConcurrency < 1:
+		return errors.New("--max-concurrent-provisioning must be at least 1")
 	case o.Quorum < 1:
 		return errors.New("--quorum must be at least 1")
 	case o.CommitteeGroup == "" || o.CheckersGroup == "":
@@ -507,7 +516,7 @@ func Setup(mgr ctrl.Manager, o Options) error {
 		Clock:       o.clock(),
 		Validator:   policies,
 		Audit:       auditLog,
-		Concurrency: o.Concurrency,
+		Concurrency: o.ProvisioningConcurrency,
 		Settings: controllers.AgreementSettings{
 			CommitteeGroup: o.CommitteeGroup,
 			Quorum:         o.Quorum,
@@ -532,7 +541,7 @@ func Setup(mgr ctrl.Manager, o Options) error {
 		Audit:           auditLog,
 		Network:         network,
 		StorageEndpoint: o.Storage.Endpoint,
-		Concurrency:     o.Concurrency,
+		Concurrency:     o.ProvisioningConcurrency,
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the workspace controller: %w", err)
 	}

@@ -79,13 +79,20 @@ var (
 		Name: "fivesafes_output_download_urls_total",
 		Help: "Download URLs issued to requesters for released outputs, each recorded in the audit log.",
 	})
+	// StepSeconds is the duration of each step of a reconcile, by controller, step and result, so
+	// that slow provisioning can be traced to the component behind it.
+	StepSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "fivesafes_reconcile_step_duration_seconds",
+		Help:    "Time taken by one step of a reconcile, by controller, step and result (ok, error).",
+		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+	}, []string{"controller", "step", "result"})
 )
 
 // Register adds every Fivesafes metric to controller-runtime's registry, with collectors that
 // count agreements by phase and workspaces by condition from reader (the manager's cache).
 func Register(reader client.Reader) {
 	crmetrics.Registry.MustRegister(AuditAppendSeconds, AuditAppendFailures, ExtractRows, ExtractSeconds,
-		OutputChecks, OutputFindings, OutputReviews, OutputReleases, DownloadURLs,
+		OutputChecks, OutputFindings, OutputReviews, OutputReleases, DownloadURLs, StepSeconds,
 		&objectCollector{reader: reader})
 }
 

@@ -64,11 +64,20 @@ func (c *Client) EnsureBucket(ctx context.Context, name string, o BucketOptions)
 	if err != nil {
 		return err
 	}
+	created := false
 	if !exists {
 		err := c.s3.MakeBucket(ctx, name, minio.MakeBucketOptions{ObjectLocking: o.ObjectLock, Region: c.o.Region})
 		if code := s3Code(err); err != nil && code != "BucketAlreadyOwnedByYou" && code != "BucketAlreadyExists" {
 			return fmt.Errorf("creating bucket %s: %w", name, err)
 		}
+		created = err == nil
+	}
+	if created && o.Versioning && !o.ObjectLock {
+		// A bucket just made has versioning off.
+		if err := c.s3.EnableVersioning(ctx, name); err != nil {
+			return fmt.Errorf("enabling versioning of bucket %s: %w", name, err)
+		}
+		return nil
 	}
 	if o.ObjectLock {
 		locked, err := c.objectLockEnabled(ctx, name)

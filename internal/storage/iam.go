@@ -229,56 +229,100 @@ func (c *Client) EnsureUser(ctx context.Context, accessKey, secretKey string) er
 	case !isNotFound(err):
 		return err
 	}
-	if err := c.admin.SetUser(ctx, accessKey, secretKey, status); err != nil {
+	if err := c.setUser(ctx, accessKey, secretKey, status); err != nil {
 		return fmt.Errorf("writing user %s: %w", accessKey, err)
 	}
 	return nil
 }
 
-// credentialsWork reports whether the store authenticates the credentials, by listing buckets
-// with them: a list or an AccessDenied answer means they were accepted.
-func (c *Client) credentialsWork(ctx context.Context, accessKey, secretKey string) (bool, error) {
-	s3, err := newS3(c.o, accessKey, secretKey)
-	if err != nil {
-		return false, err
-	}
-	_, err = s3.ListBuckets(ctx)
-	switch code := s3Code(err); {
-	case err == nil || code == minio.AccessDenied:
-		return true, nil
-	case code != "":
-		// InvalidAccessKeyId, SignatureDoesNotMatch or another refusal: write the secret again.
-		return false, nil
-	default:
-		return false, fmt.Errorf("trying the credentials of user %s: %w", accessKey, err)
-	}
-}
-
-// AttachPolicy makes policy the user's only policy: it is attached if missing and any other
-// policy the user holds is detached first, so that the user's rights are exactly the policy's.
-// A user in any group is refused with ErrUnconfined, since group policies would widen it. It
-// writes nothing when the user already holds just that policy.
-func (c *Client) AttachPolicy(ctx context.Context, user, policy string) error {
-	if err := checkUser(user); err != nil {
+// EnsureConfinedUser makes the user accessKey exist with secretKey, hold exactly the one policy
+// and be enabled or disabled as asked, with the fewest requests: one read, then only the writes
+// that change something. An enabled user's credentials are tried and its secret is written only
+// when they fail; a disabled user's secret cannot be tried, so it is written again. MinIO maps
+// policies only to enabled users, so a user whose policy must change is enabled for that moment
+// and disabled after. A user in any group is refused with ErrUnconfined. A policy that does not
+// exist is ErrNotFound.
+func (c *Client) EnsureConfinedUser(ctx context.Context, accessKey, secretKey, policy string, enabled bool) error {
+	if err := checkUser(accessKey); err != nil {
 		return err
 	}
 	if err := checkPolicy(policy); err != nil {
 		return err
 	}
-	info, err := c.userInfo(ctx, user)
-	if err != nil {
+	if len(secretKey) < minSecretKeyLength {
+		return fmt.Errorf("%w: secret key of user %s is shorter than %d characters", ErrInvalid, accessKey, minSecretKeyLength)
+	}
+	want := madmin.AccountDisabled
+	if enabled {
+		want = madmin.AccountEnabled
+	}
+	info, err := c.userInfo(ctx, accessKey)
+	exists := err == nil
+	if err != nil && !isNotFound(err) {
 		return err
 	}
-	if len(info.MemberOf) > 0 {
-		return fmt.Errorf("%w: user %s belongs to %d groups", ErrUnconfined, user, len(info.MemberOf))
+	if exists && len(info.MemberOf) > 0 {
+		return fmt.Errorf("%w: user %s belongs to %d groups", ErrUnconfined, accessKey, len(info.MemberOf))
 	}
-	var held, others []string
-	for _, p := range strings.Split(info.PolicyName, ",") {
+	held := policyNames(info.PolicyName)
+	needPolicy := !exists || !slices.Equal(held, []string{policy})
+	status := info.Status
+	secretWorks := false
+	if exists && status == madmin.AccountEnabled {
+		if secretWorks, err = c.credentialsWork(ctx, accessKey, secretKey); err != nil {
+			return err
+		}
+	}
+	if !secretWorks {
+		status = want
+		if needPolicy {
+			status = madmin.AccountEnabled
+		}
+		if err := c.setUser(ctx, accessKey, secretKey, status); err != nil {
+			return fmt.Errorf("writing user %s: %w", accessKey, err)
+		}
+	}
+	if needPolicy {
+		if err := c.makeOnlyPolicy(ctx, accessKey, policy, held); err != nil {
+			return err
+		}
+	}
+	if status != want {
+		if err := c.admin.SetUserStatus(ctx, accessKey, want); err != nil {
+			return fmt.Errorf("setting user %s %s: %w", accessKey, want, err)
+		}
+	}
+	return nil
+}
+
+// policyNames splits MinIO's comma-separated list of a user's policies.
+func policyNames(list string) []string {
+	var out []string
+	for _, p := range strings.Split(list, ",") {
 		if p = strings.TrimSpace(p); p != "" {
-			held = append(held, p)
-			if p != policy {
-				others = append(others, p)
-			}
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// makeOnlyPolicy maps the user to exactly policy, given the policies it holds now. It sets the
+// mapping in one request, and falls back to detaching the others and attaching policy when the
+// store does not take that request.
+func (c *Client) makeOnlyPolicy(ctx context.Context, user, policy string, held []string) error {
+	err := c.setOnlyPolicy(ctx, user, policy)
+	if err == nil {
+		return nil
+	}
+	// The one-request mapping does not see disabled users: those, and stores without it, go
+	// the longer way, which reports a user that does not exist.
+	if adminCode(err) == codeNoSuchPolicy {
+		return fmt.Errorf("setting policy %s of user %s: %w", policy, user, ErrNotFound)
+	}
+	var others []string
+	for _, p := range held {
+		if p != policy {
+			others = append(others, p)
 		}
 	}
 	if len(others) > 0 {
@@ -300,6 +344,51 @@ func (c *Client) AttachPolicy(ctx context.Context, user, policy string) error {
 	}
 }
 
+// credentialsWork reports whether the store authenticates the credentials, by listing buckets
+// with them: a list or an AccessDenied answer means they were accepted.
+func (c *Client) credentialsWork(ctx context.Context, accessKey, secretKey string) (bool, error) {
+	s3, err := newS3(c.o, accessKey, secretKey)
+	if err != nil {
+		return false, err
+	}
+	_, err = s3.ListBuckets(ctx)
+	switch code := s3Code(err); {
+	case err == nil || code == minio.AccessDenied:
+		return true, nil
+	case code != "":
+		// InvalidAccessKeyId, SignatureDoesNotMatch or another refusal: write the secret again.
+		return false, nil
+	default:
+		return false, fmt.Errorf("trying the credentials of user %s: %w", accessKey, err)
+	}
+}
+
+// AttachPolicy makes policy the user's only policy, so that the user's rights are exactly the
+// policy's: the user's policy mapping is set to it in one request (or, where the store does not
+// take that, any other policy is detached and this one attached).
+// A user in any group is refused with ErrUnconfined, since group policies would widen it. It
+// writes nothing when the user already holds just that policy.
+func (c *Client) AttachPolicy(ctx context.Context, user, policy string) error {
+	if err := checkUser(user); err != nil {
+		return err
+	}
+	if err := checkPolicy(policy); err != nil {
+		return err
+	}
+	info, err := c.userInfo(ctx, user)
+	if err != nil {
+		return err
+	}
+	if len(info.MemberOf) > 0 {
+		return fmt.Errorf("%w: user %s belongs to %d groups", ErrUnconfined, user, len(info.MemberOf))
+	}
+	held := policyNames(info.PolicyName)
+	if slices.Equal(held, []string{policy}) {
+		return nil
+	}
+	return c.makeOnlyPolicy(ctx, user, policy, held)
+}
+
 // UserPolicies returns the policies attached to the user.
 func (c *Client) UserPolicies(ctx context.Context, user string) ([]string, error) {
 	if err := checkUser(user); err != nil {
@@ -309,12 +398,7 @@ func (c *Client) UserPolicies(ctx context.Context, user string) ([]string, error
 	if err != nil {
 		return nil, err
 	}
-	var out []string
-	for _, p := range strings.Split(info.PolicyName, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
+	out := policyNames(info.PolicyName)
 	slices.Sort(out)
 	return out, nil
 }

@@ -38,6 +38,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	fivesafesv1alpha1 "github.com/fivesafes/fivesafes/api/v1alpha1"
@@ -109,11 +110,100 @@ func run(names []string, f func(string) error) error {
 	return <-errs
 }
 
+// watcher follows agreements and workspaces through one watch each, and records, by name, when
+// each agreement got its spec digest and when each workspace was first seen Ready. A watch, not
+// polling: listing hundreds of workspaces every few milliseconds would cost the API server more
+// than the operator's own work and distort the figures.
+type watcher struct {
+	mu      sync.Mutex
+	changed *sync.Cond
+	digests map[string]fivesafesv1alpha1.Digest
+	ready   map[string]time.Time
+	err     error
+}
+
+func watchAll(ctx context.Context, b *testing.B) *watcher {
+	b.Helper()
+	c, err := client.NewWithWatch(env.Config, client.Options{Scheme: env.Scheme})
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := &watcher{digests: map[string]fivesafesv1alpha1.Digest{}, ready: map[string]time.Time{}}
+	w.changed = sync.NewCond(&w.mu)
+	agreements, err := c.Watch(ctx, &fivesafesv1alpha1.DataAccessAgreementList{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	workspaces, err := c.Watch(ctx, &fivesafesv1alpha1.WorkspaceList{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	follow := func(events <-chan watch.Event, record func(runtime.Object, time.Time)) {
+		for ev := range events {
+			now := time.Now()
+			w.mu.Lock()
+			if ev.Type == watch.Error {
+				w.err = fmt.Errorf("watch failed: %v", ev.Object)
+			} else {
+				record(ev.Object, now)
+			}
+			w.changed.Broadcast()
+			w.mu.Unlock()
+		}
+	}
+	go follow(agreements.ResultChan(), func(o runtime.Object, _ time.Time) {
+		if a, ok := o.(*fivesafesv1alpha1.DataAccessAgreement); ok && a.Status.SpecDigest != "" {
+			w.digests[a.Name] = a.Status.SpecDigest
+		}
+	})
+	go follow(workspaces.ResultChan(), func(o runtime.Object, now time.Time) {
+		ws, ok := o.(*fivesafesv1alpha1.Workspace)
+		if _, seen := w.ready[ws.Name]; ok && !seen && meta.IsStatusConditionTrue(ws.Status.Conditions, fivesafesv1alpha1.ConditionReady) {
+			w.ready[ws.Name] = now
+		}
+	})
+	go func() {
+		<-ctx.Done()
+		agreements.Stop()
+		workspaces.Stop()
+		w.mu.Lock()
+		if w.err == nil {
+			w.err = ctx.Err()
+		}
+		w.changed.Broadcast()
+		w.mu.Unlock()
+	}()
+	return w
+}
+
+// waitAll waits until have reports every name, or the watch fails or ends.
+func (w *watcher) waitAll(names []string, have func(string) bool) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for {
+		if w.err != nil {
+			return w.err
+		}
+		missing := 0
+		for _, n := range names {
+			if !have(n) {
+				missing++
+			}
+		}
+		if missing == 0 {
+			return nil
+		}
+		w.changed.Wait()
+	}
+}
+
 // operatorLatencies creates n agreements, has each approved by two members, and returns, per
 // agreement, the time from its second approval to its workspace being Ready.
 func operatorLatencies(b *testing.B, prefix string, n int, daa *fivesafesv1alpha1.DataAccessAgreement) []time.Duration {
 	b.Helper()
-	ctx := context.Background()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	w := watchAll(ctx, b)
 	names := make([]string, n)
 	for i := range names {
 		names[i] = fmt.Sprintf("%s-%03d", prefix, i)
@@ -126,18 +216,8 @@ func operatorLatencies(b *testing.B, prefix string, n int, daa *fivesafesv1alpha
 	if err != nil {
 		b.Fatal(err)
 	}
-	digests := map[string]fivesafesv1alpha1.Digest{}
-	for len(digests) < n {
-		var list fivesafesv1alpha1.DataAccessAgreementList
-		if err := env.Client.List(ctx, &list); err != nil {
-			b.Fatal(err)
-		}
-		for _, a := range list.Items {
-			if slices.Contains(names, a.Name) && a.Status.SpecDigest != "" {
-				digests[a.Name] = a.Status.SpecDigest
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
+	if err := w.waitAll(names, func(n string) bool { return w.digests[n] != "" }); err != nil {
+		b.Fatalf("waiting for the agreements' digests: %v", err)
 	}
 	members := make([]client.Client, 2)
 	for i, who := range []string{"alice@committee.example.org", "bob@committee.example.org"} {
@@ -150,10 +230,13 @@ func operatorLatencies(b *testing.B, prefix string, n int, daa *fivesafesv1alpha
 	var mu sync.Mutex
 	approvedAt := map[string]time.Time{}
 	err = run(names, func(name string) error {
+		w.mu.Lock()
+		digest := w.digests[name]
+		w.mu.Unlock()
 		for i, c := range members {
 			a := &fivesafesv1alpha1.AgreementApproval{
 				ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("%s-%d", name, i)},
-				Spec:       fivesafesv1alpha1.AgreementApprovalSpec{Agreement: name, SpecDigest: digests[name], Decision: fivesafesv1alpha1.DecisionApprove, Comment: "Approved."},
+				Spec:       fivesafesv1alpha1.AgreementApprovalSpec{Agreement: name, SpecDigest: digest, Decision: fivesafesv1alpha1.DecisionApprove, Comment: "Approved."},
 			}
 			if err := c.Create(ctx, a); err != nil {
 				return err
@@ -167,32 +250,15 @@ func operatorLatencies(b *testing.B, prefix string, n int, daa *fivesafesv1alpha
 	if err != nil {
 		b.Fatal(err)
 	}
-	ready := map[string]time.Duration{}
-	deadline := time.Now().Add(30 * time.Minute)
-	for len(ready) < n && time.Now().Before(deadline) {
-		var list fivesafesv1alpha1.WorkspaceList
-		if err := env.Client.List(ctx, &list); err != nil {
-			b.Fatal(err)
-		}
-		now := time.Now()
-		for _, ws := range list.Items {
-			if _, done := ready[ws.Name]; done || !slices.Contains(names, ws.Name) {
-				continue
-			}
-			if meta.IsStatusConditionTrue(ws.Status.Conditions, fivesafesv1alpha1.ConditionReady) {
-				mu.Lock()
-				ready[ws.Name] = now.Sub(approvedAt[ws.Name])
-				mu.Unlock()
-			}
-		}
-		time.Sleep(20 * time.Millisecond)
+	if err := w.waitAll(names, func(n string) bool { _, ok := w.ready[n]; return ok }); err != nil {
+		w.mu.Lock()
+		b.Fatalf("only %d of %d workspaces became Ready: %v", len(w.ready), n, err)
 	}
-	if len(ready) < n {
-		b.Fatalf("only %d of %d workspaces became Ready", len(ready), n)
-	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	out := make([]time.Duration, 0, n)
-	for _, d := range ready {
-		out = append(out, d)
+	for _, name := range names {
+		out = append(out, w.ready[name].Sub(approvedAt[name]))
 	}
 	return out
 }
@@ -259,6 +325,7 @@ func BenchmarkApprovalToReady(b *testing.B) {
 	for _, n := range []int{1, 200} {
 		b.Run(fmt.Sprintf("agreements=%d", n), func(b *testing.B) {
 			var op, floor []time.Duration
+			steps, cpu := stepTotals(b), processCPU()
 			for i := 0; i < b.N; i++ {
 				prefix := fmt.Sprintf("load-%d-%d", n, runs.Add(1))
 				floor = append(floor, floorLatencies(b, prefix, n)...)
@@ -271,6 +338,7 @@ func BenchmarkApprovalToReady(b *testing.B) {
 			b.ReportMetric(float64(f50.Milliseconds()), "floor-p50-ms")
 			b.ReportMetric(float64(f95.Milliseconds()), "floor-p95-ms")
 			b.ReportMetric(float64(p95)/float64(f95), "p95-ratio")
+			reportBreakdown(b, n*b.N, steps, cpu)
 		})
 	}
 }
