@@ -130,42 +130,22 @@ func watchAll(ctx context.Context, b *testing.B) *watcher {
 	}
 	w := &watcher{digests: map[string]fivesafesv1alpha1.Digest{}, ready: map[string]time.Time{}}
 	w.changed = sync.NewCond(&w.mu)
-	agreements, err := c.Watch(ctx, &fivesafesv1alpha1.DataAccessAgreementList{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	workspaces, err := c.Watch(ctx, &fivesafesv1alpha1.WorkspaceList{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	follow := func(events <-chan watch.Event, record func(runtime.Object, time.Time)) {
-		for ev := range events {
-			now := time.Now()
-			w.mu.Lock()
-			if ev.Type == watch.Error {
-				w.err = fmt.Errorf("watch failed: %v", ev.Object)
-			} else {
-				record(ev.Object, now)
-			}
-			w.changed.Broadcast()
-			w.mu.Unlock()
-		}
-	}
-	go follow(agreements.ResultChan(), func(o runtime.Object, _ time.Time) {
+	go w.follow(ctx, c, &fivesafesv1alpha1.DataAccessAgreementList{}, func(o runtime.Object, _ time.Time) {
 		if a, ok := o.(*fivesafesv1alpha1.DataAccessAgreement); ok && a.Status.SpecDigest != "" {
 			w.digests[a.Name] = a.Status.SpecDigest
 		}
 	})
-	go follow(workspaces.ResultChan(), func(o runtime.Object, now time.Time) {
+	go w.follow(ctx, c, &fivesafesv1alpha1.WorkspaceList{}, func(o runtime.Object, now time.Time) {
 		ws, ok := o.(*fivesafesv1alpha1.Workspace)
-		if _, seen := w.ready[ws.Name]; ok && !seen && meta.IsStatusConditionTrue(ws.Status.Conditions, fivesafesv1alpha1.ConditionReady) {
+		if !ok {
+			return
+		}
+		if _, seen := w.ready[ws.Name]; !seen && meta.IsStatusConditionTrue(ws.Status.Conditions, fivesafesv1alpha1.ConditionReady) {
 			w.ready[ws.Name] = now
 		}
 	})
 	go func() {
 		<-ctx.Done()
-		agreements.Stop()
-		workspaces.Stop()
 		w.mu.Lock()
 		if w.err == nil {
 			w.err = ctx.Err()
@@ -174,6 +154,31 @@ func watchAll(ctx context.Context, b *testing.B) *watcher {
 		w.mu.Unlock()
 	}()
 	return w
+}
+
+// follow records every object of list's kind as the API server reports it, watching again
+// whenever a watch ends: the API server closes the watches of consumers it finds slow, and a busy
+// two-core machine makes every consumer slow at times. A new watch starts with every current
+// object, so nothing is missed; what it reports late is recorded late, never early.
+func (w *watcher) follow(ctx context.Context, c client.WithWatch, list client.ObjectList, record func(runtime.Object, time.Time)) {
+	for ctx.Err() == nil {
+		wi, err := c.Watch(ctx, list)
+		if err != nil {
+			time.Sleep(100 * time.Millisecond)
+			continue
+		}
+		for ev := range wi.ResultChan() {
+			if ev.Type == watch.Error {
+				continue
+			}
+			now := time.Now()
+			w.mu.Lock()
+			record(ev.Object, now)
+			w.changed.Broadcast()
+			w.mu.Unlock()
+		}
+		wi.Stop()
+	}
 }
 
 // waitAll waits until have reports every name, or the watch fails or ends.
@@ -251,8 +256,7 @@ func operatorLatencies(b *testing.B, prefix string, n int, daa *fivesafesv1alpha
 		b.Fatal(err)
 	}
 	if err := w.waitAll(names, func(n string) bool { _, ok := w.ready[n]; return ok }); err != nil {
-		w.mu.Lock()
-		b.Fatalf("only %d of %d workspaces became Ready: %v", len(w.ready), n, err)
+		b.Fatalf("not every workspace became Ready: %v; %s", err, notReady(names))
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -261,6 +265,27 @@ func operatorLatencies(b *testing.B, prefix string, n int, daa *fivesafesv1alpha
 		out = append(out, w.ready[name].Sub(approvedAt[name]))
 	}
 	return out
+}
+
+// notReady describes the first few of the named workspaces that are not Ready, as the API server has
+// them, for a run that timed out.
+func notReady(names []string) string {
+	var list fivesafesv1alpha1.WorkspaceList
+	if err := env.Client.List(context.Background(), &list); err != nil {
+		return "listing workspaces: " + err.Error()
+	}
+	var out []string
+	for _, ws := range list.Items {
+		c := meta.FindStatusCondition(ws.Status.Conditions, fivesafesv1alpha1.ConditionReady)
+		if slices.Contains(names, ws.Name) && (c == nil || c.Status != metav1.ConditionTrue) && len(out) < 5 {
+			msg := "no Ready condition"
+			if c != nil {
+				msg = c.Reason + ": " + c.Message
+			}
+			out = append(out, ws.Name+" ("+msg+")")
+		}
+	}
+	return fmt.Sprintf("not Ready: %v", out)
 }
 
 // floorLatencies creates, for n workspaces, the same Kubernetes objects the operator makes, with
