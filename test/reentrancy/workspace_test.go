@@ -14,8 +14,9 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-// Package reentrancy proves the workspace controller converges from a crash after any write, and
-// that a resync of a ready workspace writes nothing. It drives the reconciler directly, with no
+// Package reentrancy proves the workspace controller converges from a crash after any write, that
+// a resync of a ready workspace writes nothing, and that a suspended workspace made active again
+// gets its access back. It drives the reconciler directly, with no
 // manager, against the real API server, MinIO and Vault.
 package reentrancy
 
@@ -25,6 +26,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -403,4 +405,108 @@ func keyAccess(t *testing.T, name string) int {
 		return 0
 	}
 	return 1
+}
+
+// setState changes a workspace's spec.state, as the agreement controller does when the agreement
+// ends or becomes active again.
+func setState(t *testing.T, name string, state fivesafesv1alpha1.WorkspaceState) {
+	t.Helper()
+	ws := &fivesafesv1alpha1.Workspace{}
+	if err := env.Client.Get(context.Background(), client.ObjectKey{Name: name}, ws); err != nil {
+		t.Fatal(err)
+	}
+	ws.Spec.State = state
+	if err := env.Client.Update(context.Background(), ws); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// reconcileUntil reconciles with r until done holds for the workspace, and returns it.
+func reconcileUntil(t *testing.T, r *controllers.WorkspaceReconciler, name string, done func(*fivesafesv1alpha1.Workspace) bool) *fivesafesv1alpha1.Workspace {
+	t.Helper()
+	ws := &fivesafesv1alpha1.Workspace{}
+	for range 30 {
+		res, err := r.Reconcile(context.Background(), ctrl.Request{NamespacedName: client.ObjectKey{Name: name}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := env.Client.Get(context.Background(), client.ObjectKey{Name: name}, ws); err != nil {
+			t.Fatal(err)
+		}
+		if done(ws) {
+			return ws
+		}
+		time.Sleep(min(res.RequeueAfter, 2*time.Second))
+	}
+	t.Fatalf("workspace %s did not get there: %+v", name, ws.Status)
+	return nil
+}
+
+// A workspace suspended and made active again before its data was destroyed gets its researchers,
+// storage credentials and access back, with both changes in the audit log.
+func TestResumeRestoresAccess(t *testing.T) {
+	ctx := context.Background()
+	const name = "resume"
+	newWorkspace(t, name)
+	converge(t, name)
+	ns := controllers.WorkspaceNamespace(name)
+	secret := &corev1.Secret{}
+	if err := env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: controllers.CredentialsSecret}, secret); err != nil {
+		t.Fatal(err)
+	}
+	creds := storage.Credentials{AccessKey: string(secret.Data["AWS_ACCESS_KEY_ID"]), SecretKey: string(secret.Data["AWS_SECRET_ACCESS_KEY"])}
+	credentialsWork := func() bool {
+		st, err := storage.New(storage.Options{Endpoint: env.MinIO.Endpoint, AccessKey: creds.AccessKey, SecretKey: creds.SecretKey})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ok, err := st.BucketExists(ctx, controllers.WorkspaceBucket(name))
+		return err == nil && ok
+	}
+	bindings := func() int {
+		var list rbacv1.RoleBindingList
+		if err := env.Client.List(ctx, &list, client.InNamespace(ns)); err != nil {
+			t.Fatal(err)
+		}
+		return len(list.Items)
+	}
+
+	b := &budget{limit: -1}
+	setState(t, name, fivesafesv1alpha1.WorkspaceSuspended)
+	ws := reconcileUntil(t, reconciler(t, b), name, func(ws *fivesafesv1alpha1.Workspace) bool { return ws.Status.SuspendedAt != nil })
+	if ws.Status.Phase != fivesafesv1alpha1.WorkspaceSuspendedPh || ws.Status.DestroyAfter == nil {
+		t.Errorf("suspended workspace: phase %s, destroyAfter %v", ws.Status.Phase, ws.Status.DestroyAfter)
+	}
+	if n := bindings(); n != 0 {
+		t.Errorf("a suspended workspace keeps %d role bindings", n)
+	}
+	if credentialsWork() {
+		t.Error("a suspended workspace's storage credentials still work")
+	}
+
+	setState(t, name, fivesafesv1alpha1.WorkspaceActive)
+	ws = reconcileUntil(t, reconciler(t, b), name, func(ws *fivesafesv1alpha1.Workspace) bool {
+		return meta.IsStatusConditionTrue(ws.Status.Conditions, fivesafesv1alpha1.ConditionReady)
+	})
+	if ws.Status.SuspendedAt != nil || ws.Status.DestroyAfter != nil || len(ws.Status.Destruction) != 0 {
+		t.Errorf("resumed workspace still records a suspension: %+v", ws.Status)
+	}
+	if n := bindings(); n != 2 {
+		t.Errorf("a resumed workspace has %d role bindings, want 2", n)
+	}
+	if !credentialsWork() {
+		t.Error("a resumed workspace's storage credentials do not work")
+	}
+	var actions []string
+	for _, w := range b.what {
+		if a, ok := strings.CutPrefix(w, "audit "); ok {
+			actions = append(actions, a)
+		}
+	}
+	want := []string{string(audit.ActionWorkspaceSuspend), string(audit.ActionWorkspaceResume), string(audit.ActionWorkspaceProvision)}
+	for _, a := range want {
+		if !slices.Contains(actions, a) {
+			t.Errorf("audit appends %v lack %s", actions, a)
+		}
+	}
 }
