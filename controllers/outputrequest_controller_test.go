@@ -556,6 +556,10 @@ func TestOutputRequestWithdrawn(t *testing.T) {
 	if len(got) != 1 || got[0].Decision != "withdrawn" || got[0].Details[audit.DetailAgreement] != agreement {
 		t.Fatalf("output.withdraw entries: %+v", got)
 	}
+	// The entry names the researcher who withdrew the request, as the webhook stamped it.
+	if got[0].Actor != researcher || or.Annotations[fivesafesv1alpha1.AnnotationWithdrawnBy] != researcher {
+		t.Fatalf("withdrawal recorded as by %q (annotation %q), want %s", got[0].Actor, or.Annotations[fivesafesv1alpha1.AnnotationWithdrawnBy], researcher)
+	}
 }
 
 // With the audit log refusing the release record, nothing is copied to the egress bucket and the

@@ -101,8 +101,14 @@ func (r *OutputRequestReconciler) observeWithdrawal(ctx context.Context, s *outp
 	if or.Spec.Requester != nil {
 		requester = or.Spec.Requester.Username
 	}
+	// The admission webhook names who withdrew the request; a request withdrawn before it did so
+	// is recorded as the controller's observation.
+	actor := or.Annotations[fivesafesv1alpha1.AnnotationWithdrawnBy]
+	if actor == "" {
+		actor = outputController
+	}
 	if _, err := r.Audit.Append(ctx, audit.EntryInput{
-		Actor:    outputController,
+		Actor:    actor,
 		Action:   audit.ActionOutputWithdraw,
 		Object:   audit.ObjectRef{Kind: "OutputRequest", Namespace: or.Namespace, Name: or.Name},
 		Decision: "withdrawn",

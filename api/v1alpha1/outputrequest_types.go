@@ -67,6 +67,11 @@ const AnnotationDownloadRequested = "fivesafes.io/download-requested-at"
 // entry names that person.
 const AnnotationDownloadRequestedBy = "fivesafes.io/download-requested-by"
 
+// AnnotationWithdrawnBy names who withdrew a request (set spec.state to Withdrawn); the admission
+// webhook writes it from the authenticated request, so it cannot be forged, and the withdrawal's
+// audit entry names that person.
+const AnnotationWithdrawnBy = "fivesafes.io/withdrawn-by"
+
 // Condition types of an OutputRequest.
 const (
 	// OutputChecked is True when every file was snapshotted and checked against the policy.

@@ -40,6 +40,7 @@ func Register(mgr ctrl.Manager, o Options) {
 	srv.Register("/stamp-agreementapproval", &webhook.Admission{Handler: Stamp{Field: "approver"}})
 	srv.Register("/stamp-outputrequest", &webhook.Admission{Handler: Stamp{
 		Field: "requester", Asked: fivesafesv1alpha1.AnnotationDownloadRequested, AskedBy: fivesafesv1alpha1.AnnotationDownloadRequestedBy,
+		State: "state", StateValue: string(fivesafesv1alpha1.RequestWithdrawn), StateBy: fivesafesv1alpha1.AnnotationWithdrawnBy,
 	}})
 	srv.Register("/stamp-outputreview", &webhook.Admission{Handler: Stamp{Field: "reviewer"}})
 	srv.Register("/validate-dataaccessagreement", &webhook.Admission{Handler: &Agreements{Reader: reader, Decoder: dec, Validator: o.Validator}})

@@ -38,6 +38,37 @@ type Stamp struct {
 	// Asked and AskedBy, when set, are annotations: whenever a request changes Asked, AskedBy is
 	// set to the authenticated user; otherwise AskedBy keeps its earlier value.
 	Asked, AskedBy string
+	// State, StateValue and StateBy, when set, record who moved a spec field to a value: a request
+	// that makes spec.<State> StateValue, from anything else, sets the annotation StateBy to the
+	// authenticated user; otherwise StateBy keeps its earlier value, or stays unset.
+	State, StateValue, StateBy string
+}
+
+// stampState writes StateBy from the request when it moves spec.<State> to StateValue, and
+// restores it otherwise.
+func (s Stamp) stampState(req admission.Request, obj, old *unstructured.Unstructured) {
+	if s.State == "" {
+		return
+	}
+	now, _, _ := unstructured.NestedString(obj.Object, "spec", s.State)
+	was, by := "", ""
+	if old != nil {
+		was, _, _ = unstructured.NestedString(old.Object, "spec", s.State)
+		by = old.GetAnnotations()[s.StateBy]
+	}
+	if now == s.StateValue && was != s.StateValue {
+		by = req.UserInfo.Username
+	}
+	ann := obj.GetAnnotations()
+	if by == "" {
+		delete(ann, s.StateBy)
+	} else {
+		if ann == nil {
+			ann = map[string]string{}
+		}
+		ann[s.StateBy] = by
+	}
+	obj.SetAnnotations(ann)
 }
 
 // stampAsker writes AskedBy from the request when Asked changed, and restores it otherwise.
@@ -90,12 +121,14 @@ func (s Stamp) Handle(_ context.Context, req admission.Request) admission.Respon
 		}
 		value = stamp
 		s.stampAsker(req, obj, nil)
+		s.stampState(req, obj, nil)
 	case admissionv1.Update:
 		old := &unstructured.Unstructured{}
 		if err := json.Unmarshal(req.OldObject.Raw, &old.Object); err != nil {
 			return admission.Errored(http.StatusBadRequest, fmt.Errorf("decoding old %s: %w", req.Kind.Kind, err))
 		}
 		s.stampAsker(req, obj, old)
+		s.stampState(req, obj, old)
 		v, found, err := unstructured.NestedFieldCopy(old.Object, "spec", s.Field)
 		if err != nil {
 			return admission.Errored(http.StatusBadRequest, fmt.Errorf("reading old spec.%s: %w", s.Field, err))

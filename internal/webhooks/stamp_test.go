@@ -33,10 +33,20 @@ import (
 
 func outputRequestJSON(t *testing.T, requester string, ann map[string]string) []byte {
 	t.Helper()
+	return outputRequestInState(t, requester, "", ann)
+}
+
+// outputRequestInState is a request with spec.state set to state, or left out when it is empty.
+func outputRequestInState(t *testing.T, requester, state string, ann map[string]string) []byte {
+	t.Helper()
+	spec := map[string]any{"requester": map[string]any{"username": requester}}
+	if state != "" {
+		spec["state"] = state
+	}
 	or := map[string]any{
 		"apiVersion": "fivesafes.io/v1alpha1", "kind": "OutputRequest",
 		"metadata": map[string]any{"name": "paper", "namespace": "ws-a", "annotations": ann},
-		"spec":     map[string]any{"requester": map[string]any{"username": requester}},
+		"spec":     spec,
 	}
 	b, err := json.Marshal(or)
 	if err != nil {
@@ -48,7 +58,10 @@ func outputRequestJSON(t *testing.T, requester string, ann map[string]string) []
 // stampAs runs the request stamp for user and returns the annotations of the admitted object.
 func stampAs(t *testing.T, op admissionv1.Operation, user string, old, obj []byte) map[string]string {
 	t.Helper()
-	s := Stamp{Field: "requester", Asked: fivesafesv1alpha1.AnnotationDownloadRequested, AskedBy: fivesafesv1alpha1.AnnotationDownloadRequestedBy}
+	s := Stamp{
+		Field: "requester", Asked: fivesafesv1alpha1.AnnotationDownloadRequested, AskedBy: fivesafesv1alpha1.AnnotationDownloadRequestedBy,
+		State: "state", StateValue: string(fivesafesv1alpha1.RequestWithdrawn), StateBy: fivesafesv1alpha1.AnnotationWithdrawnBy,
+	}
 	req := admission.Request{AdmissionRequest: admissionv1.AdmissionRequest{
 		Operation: op, Kind: metaKind, UserInfo: authenticationv1.UserInfo{Username: user},
 		Object: runtime.RawExtension{Raw: obj}, OldObject: runtime.RawExtension{Raw: old},
@@ -111,5 +124,40 @@ func TestStampDownloadAsker(t *testing.T) {
 	planted := outputRequestJSON(t, "amara", map[string]string{by: "tom"})
 	if got := stampAs(t, admissionv1.Create, "amara", nil, planted); got[by] != "" {
 		t.Fatalf("an asker %q was planted on create", got[by])
+	}
+}
+
+// Whoever withdraws a request is recorded from the authenticated request; nobody can write or
+// change that record themselves.
+func TestStampWithdrawer(t *testing.T) {
+	const by = fivesafesv1alpha1.AnnotationWithdrawnBy
+	submitted, withdrawn := string(fivesafesv1alpha1.RequestSubmitted), string(fivesafesv1alpha1.RequestWithdrawn)
+	// Nobody can plant a withdrawer on a submitted request, on create or update.
+	planted := outputRequestInState(t, "amara", submitted, map[string]string{by: "tom"})
+	if got := stampAs(t, admissionv1.Create, "amara", nil, planted); got[by] != "" {
+		t.Fatalf("a withdrawer %q was planted on create", got[by])
+	}
+	v0 := outputRequestInState(t, "amara", submitted, nil)
+	if got := stampAs(t, admissionv1.Update, "amara", v0, planted); got[by] != "" {
+		t.Fatalf("a withdrawer %q was planted on update", got[by])
+	}
+	// Tom withdraws Amara's request and tries to name Amara.
+	v1 := outputRequestInState(t, "amara", withdrawn, map[string]string{by: "amara"})
+	if got := stampAs(t, admissionv1.Update, "tom", v0, v1); got[by] != "tom" {
+		t.Fatalf("withdrawer recorded as %q, want tom", got[by])
+	}
+	// Later updates keep the withdrawer, whatever they write.
+	stamped := outputRequestInState(t, "amara", withdrawn, map[string]string{by: "tom"})
+	forged := outputRequestInState(t, "amara", withdrawn, map[string]string{by: "someone-else"})
+	if got := stampAs(t, admissionv1.Update, "amara", stamped, forged); got[by] != "tom" {
+		t.Fatalf("withdrawer changed to %q without a withdrawal", got[by])
+	}
+	cleared := outputRequestInState(t, "amara", withdrawn, nil)
+	if got := stampAs(t, admissionv1.Update, "amara", stamped, cleared); got[by] != "tom" {
+		t.Fatalf("withdrawer removed: %q", got[by])
+	}
+	// A request created withdrawn names its creator.
+	if got := stampAs(t, admissionv1.Create, "amara", nil, outputRequestInState(t, "amara", withdrawn, map[string]string{by: "tom"})); got[by] != "amara" {
+		t.Fatalf("a request created withdrawn names %q, want amara", got[by])
 	}
 }
