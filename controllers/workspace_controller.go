@@ -49,11 +49,14 @@ const WorkspaceFinalizer = "fivesafes.io/workspace-cleanup"
 // proof, when the agreement ends.
 type WorkspaceReconciler struct {
 	client.Client
-	Scheme   *runtime.Scheme
-	Recorder events.EventRecorder
-	Clock    clock.PassiveClock
-	Storage  WorkspaceStorage
-	Keys     WorkspaceKeys
+	// APIReader reads from the API server, not the cache, for objects someone else made while a
+	// loop ran; nil uses Client.
+	APIReader client.Reader
+	Scheme    *runtime.Scheme
+	Recorder  events.EventRecorder
+	Clock     clock.PassiveClock
+	Storage   WorkspaceStorage
+	Keys      WorkspaceKeys
 	// Vault is the manager's Vault client, for the policies and tokens that confine extraction
 	// for one agreement to that agreement's key.
 	Vault *vaultapi.Client

@@ -115,14 +115,46 @@ func restrictedPod(name, image string) *corev1.Pod {
 	}
 }
 
+// stepErrors counts the workspace controller's failures of one step so far.
+func stepErrors(t *testing.T, step string) uint64 {
+	t.Helper()
+	var n uint64
+	for _, m := range gather(t)["fivesafes_reconcile_step_duration_seconds"].GetMetric() {
+		labels := map[string]string{}
+		for _, l := range m.GetLabel() {
+			labels[l.GetName()] = l.GetValue()
+		}
+		if labels["controller"] == "Workspace" && labels["step"] == step && labels["result"] == "error" {
+			n += m.GetHistogram().GetSampleCount()
+		}
+	}
+	return n
+}
+
 // An active agreement becomes a Ready workspace whose isolation is proven: storage credentials
 // confined to its own bucket, researchers confined to their namespace, pods confined to the
 // allow-list and to restricted security.
 func TestWorkspaceIsolation(t *testing.T) {
 	ctx := context.Background()
+	namespaceErrors := stepErrors(t, "reconcileNamespace")
 	ws := activeAgreement(t, "isolation")
 	other := activeAgreement(t, "isolation-other")
 	ns := controllers.WorkspaceNamespace("isolation")
+
+	// The cluster makes each namespace's default ServiceAccount at the moment the loop makes its
+	// own; the loop takes it over without failing, and it mounts no token.
+	if n := stepErrors(t, "reconcileNamespace") - namespaceErrors; n != 0 {
+		t.Errorf("making the namespaces failed %d times", n)
+	}
+	for _, name := range []string{"default", "workload"} {
+		sa := &corev1.ServiceAccount{}
+		if err := env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, sa); err != nil {
+			t.Fatal(err)
+		}
+		if sa.AutomountServiceAccountToken == nil || *sa.AutomountServiceAccountToken || metav1.GetControllerOf(sa) == nil || metav1.GetControllerOf(sa).Name != ws.Name {
+			t.Errorf("service account %s: automount %v, controller %v", name, sa.AutomountServiceAccountToken, metav1.GetControllerOf(sa))
+		}
+	}
 
 	// The namespace enforces Pod Security restricted.
 	nsObj := &corev1.Namespace{}

@@ -19,6 +19,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"strings"
 	"time"
 
@@ -27,6 +28,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -60,17 +62,47 @@ const (
 )
 
 func (r *WorkspaceReconciler) own(ctx context.Context, s *workspaceScope, obj client.Object, mutate func() error) error {
-	_, err := controllerutil.CreateOrUpdate(ctx, r.Client, obj, func() error {
+	desired := func() error {
 		obj.SetLabels(mergeLabels(obj.GetLabels(), workspaceLabels(s.ws)))
 		if err := mutate(); err != nil {
 			return err
 		}
 		return controllerutil.SetControllerReference(s.ws, obj, r.Scheme)
-	})
+	}
+	_, err := controllerutil.CreateOrUpdate(ctx, r.Client, obj, desired)
+	if apierrors.IsAlreadyExists(err) {
+		// Someone else made it after the cache was read: the cluster makes each new namespace's
+		// default ServiceAccount itself, at the same moment as this loop. Update it as it is now.
+		err = r.updateLive(ctx, obj, desired)
+	}
 	if err != nil {
 		return fmt.Errorf("ensuring %T %s: %w", obj, obj.GetName(), err)
 	}
 	return nil
+}
+
+// updateLive reads obj from the API server rather than the cache, applies desired and writes it
+// back when that changed it.
+func (r *WorkspaceReconciler) updateLive(ctx context.Context, obj client.Object, desired func() error) error {
+	reader := r.APIReader
+	if reader == nil {
+		reader = r.Client
+	}
+	key := client.ObjectKeyFromObject(obj)
+	// Start from an empty object, so that nothing set for the failed create survives the read.
+	v := reflect.ValueOf(obj).Elem()
+	v.Set(reflect.Zero(v.Type()))
+	if err := reader.Get(ctx, key, obj); err != nil {
+		return err
+	}
+	before := obj.DeepCopyObject()
+	if err := desired(); err != nil {
+		return err
+	}
+	if equality.Semantic.DeepEqual(before, obj) {
+		return nil
+	}
+	return r.Update(ctx, obj)
 }
 
 // reconcileNamespace makes the namespace, labelled for Pod Security restricted, and its service

@@ -529,6 +529,7 @@ func Setup(mgr ctrl.Manager, o Options) error {
 	}
 	if err := (&controllers.WorkspaceReconciler{
 		Client:          mgr.GetClient(),
+		APIReader:       mgr.GetAPIReader(),
 		Scheme:          mgr.GetScheme(),
 		Recorder:        mgr.GetEventRecorder("fivesafes-workspace"),
 		Clock:           o.clock(),

@@ -37,8 +37,9 @@ type ControllerManagerOptions struct {
 }
 
 // ControllerManager is a running kube-controller-manager limited to the controllers an operator
-// test needs and a bare API server lacks: the garbage collector (owner references) and namespace
-// deletion.
+// test needs and a bare API server lacks: the garbage collector (owner references), namespace
+// deletion, and the service account controller, which makes every new namespace's "default"
+// ServiceAccount as a real cluster does (the workspace controller races it).
 type ControllerManager struct {
 	*Process
 }
@@ -62,7 +63,7 @@ func StartControllerManager(ctx context.Context, o ControllerManagerOptions) (*C
 		"--authentication-kubeconfig=" + o.Kubeconfig,
 		"--authorization-kubeconfig=" + o.Kubeconfig,
 		"--authorization-always-allow-paths=/healthz,/readyz,/livez",
-		"--controllers=garbagecollector,namespace",
+		"--controllers=garbagecollector,namespace,serviceaccount",
 		"--leader-elect=false",
 		"--bind-address=127.0.0.1",
 		fmt.Sprintf("--secure-port=%d", o.Port),

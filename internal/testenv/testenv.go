@@ -16,7 +16,7 @@ limitations under the License.
 
 // Package testenv starts the real components a test suite needs from TestMain: a kube-apiserver
 // and etcd (envtest) with the Fivesafes CRDs installed, optionally kube-controller-manager (garbage
-// collection and namespace deletion), a MinIO server and a Vault dev server, all on loopback with
+// collection, namespace deletion and default service accounts), a MinIO server and a Vault dev server, all on loopback with
 // state in a temporary directory. A missing binary is an error naming the command that builds it;
 // nothing is skipped.
 package testenv
@@ -47,8 +47,8 @@ import (
 
 // Options choose the components to start. The API server and etcd always start.
 type Options struct {
-	// ControllerManager starts kube-controller-manager for garbage collection and namespace
-	// deletion.
+	// ControllerManager starts kube-controller-manager for garbage collection, namespace
+	// deletion and each namespace's default ServiceAccount.
 	ControllerManager bool
 	// MinIO starts a MinIO server.
 	MinIO bool
