@@ -39,6 +39,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	fivesafesv1alpha1 "github.com/fivesafes/fivesafes/api/v1alpha1"
+	"github.com/fivesafes/fivesafes/internal/metrics"
 )
 
 // WorkspaceFinalizer guards the parts of a workspace that live outside the cluster: its bucket,
@@ -161,11 +162,15 @@ func (r *WorkspaceReconciler) reconcileDelete(ctx context.Context, s *workspaceS
 }
 
 func (r *WorkspaceReconciler) patchWorkspaceStatus(ctx context.Context, s *workspaceScope) error {
-	return patchStatus(ctx, r.Client, s.ws, s.before, s.ws.Status, func() client.Object {
+	err := patchStatus(ctx, r.Client, s.ws, s.before, s.ws.Status, func() client.Object {
 		base := s.ws.DeepCopy()
 		base.Status = s.before
 		return base
 	}, "workspace")
+	if err == nil && s.before.ReadyAt == nil && s.ws.Status.ReadyAt != nil {
+		metrics.WorkspaceReadySeconds.Observe(s.ws.Status.ReadyAt.Sub(s.ws.CreationTimestamp.Time).Seconds())
+	}
+	return err
 }
 
 // changedByOthers passes updates and deletions of a workspace's parts, so that drift is put

@@ -115,6 +115,16 @@ func restrictedPod(name, image string) *corev1.Pod {
 	}
 }
 
+// readyObservations counts the provisioning times observed so far.
+func readyObservations(t *testing.T) uint64 {
+	t.Helper()
+	var n uint64
+	for _, m := range gather(t)["fivesafes_workspace_ready_duration_seconds"].GetMetric() {
+		n += m.GetHistogram().GetSampleCount()
+	}
+	return n
+}
+
 // stepErrors counts the workspace controller's failures of one step so far.
 func stepErrors(t *testing.T, step string) uint64 {
 	t.Helper()
@@ -137,9 +147,20 @@ func stepErrors(t *testing.T, step string) uint64 {
 func TestWorkspaceIsolation(t *testing.T) {
 	ctx := context.Background()
 	namespaceErrors := stepErrors(t, "reconcileNamespace")
+	readyBefore := readyObservations(t)
 	ws := activeAgreement(t, "isolation")
 	other := activeAgreement(t, "isolation-other")
 	ns := controllers.WorkspaceNamespace("isolation")
+
+	// Each workspace records when it first became Ready, and the time it took is observed once.
+	for _, w := range []*fivesafesv1alpha1.Workspace{ws, other} {
+		if w.Status.ReadyAt == nil || w.Status.ReadyAt.Before(&w.CreationTimestamp) {
+			t.Errorf("workspace %s: readyAt %v, created %v", w.Name, w.Status.ReadyAt, w.CreationTimestamp)
+		}
+	}
+	if n := readyObservations(t) - readyBefore; n != 2 {
+		t.Errorf("%d provisioning times observed for two workspaces", n)
+	}
 
 	// The cluster makes each namespace's default ServiceAccount at the moment the loop makes its
 	// own; the loop takes it over without failing, and it mounts no token.

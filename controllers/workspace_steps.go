@@ -664,6 +664,10 @@ func (r *WorkspaceReconciler) summariseWorkspace(s *workspaceScope) {
 	case len(missing) == 0:
 		ws.Status.Phase = fivesafesv1alpha1.WorkspaceReady
 		setCondition(ws, fivesafesv1alpha1.ConditionReady, true, ReasonWorkspaceReady, "every part of the workspace is in place")
+		if ws.Status.ReadyAt == nil {
+			t := metav1.NewTime(s.now)
+			ws.Status.ReadyAt = &t
+		}
 	default:
 		ws.Status.Phase = fivesafesv1alpha1.WorkspaceProvisioning
 		setCondition(ws, fivesafesv1alpha1.ConditionReady, false, ReasonProvisioning, "waiting for "+strings.Join(missing, ", "))

@@ -127,6 +127,10 @@ type WorkspaceStatus struct {
 	// +optional
 	KeyVersion int32 `json:"keyVersion,omitempty"`
 
+	// readyAt is when the workspace first became Ready: every part in place and researchers let in.
+	// +optional
+	ReadyAt *metav1.Time `json:"readyAt,omitempty"`
+
 	// suspendedAt is when access was cut.
 	// +optional
 	SuspendedAt *metav1.Time `json:"suspendedAt,omitempty"`

@@ -79,6 +79,13 @@ var (
 		Name: "fivesafes_output_download_urls_total",
 		Help: "Download URLs issued to requesters for released outputs, each recorded in the audit log.",
 	})
+	// WorkspaceReadySeconds is the time from a workspace's creation, when its agreement became
+	// active, to its first Ready.
+	WorkspaceReadySeconds = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "fivesafes_workspace_ready_duration_seconds",
+		Help:    "Time from a workspace's creation (its agreement becoming active) to its first Ready.",
+		Buckets: prometheus.ExponentialBuckets(0.025, 2, 14),
+	})
 	// StepSeconds is the duration of each step of a reconcile, by controller, step and result, so
 	// that slow provisioning can be traced to the component behind it.
 	StepSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
@@ -92,7 +99,7 @@ var (
 // count agreements by phase and workspaces by condition from reader (the manager's cache).
 func Register(reader client.Reader) {
 	crmetrics.Registry.MustRegister(AuditAppendSeconds, AuditAppendFailures, ExtractRows, ExtractSeconds,
-		OutputChecks, OutputFindings, OutputReviews, OutputReleases, DownloadURLs, StepSeconds,
+		OutputChecks, OutputFindings, OutputReviews, OutputReleases, DownloadURLs, StepSeconds, WorkspaceReadySeconds,
 		&objectCollector{reader: reader})
 }
 
