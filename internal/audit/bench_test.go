@@ -37,6 +37,21 @@ func percentile(d []time.Duration, p float64) time.Duration {
 	return s[min(len(s)-1, int(float64(len(s))*p))]
 }
 
+// storedLine is the line, with its newline, that a log stores for in as its first entry.
+func storedLine(b *testing.B, in EntryInput) []byte {
+	b.Helper()
+	probe, err := Open(context.Background(), NewMemStore(), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	e, err := probe.Append(context.Background(), in)
+	if err != nil {
+		b.Fatal(err)
+	}
+	line, _ := e.MarshalJSON()
+	return append(line, '\n')
+}
+
 // BenchmarkAppend measures Append latency (p50, p99) on each store, against a baseline of a bare
 // Put of an object of the same size to the same kind of store, measured in the same run.
 func BenchmarkAppend(b *testing.B) {
@@ -48,17 +63,7 @@ func BenchmarkAppend(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			ctx := context.Background()
 			in := sampleInput(3)
-			in.IdempotencyKey = "k"
-			probe, err := Open(ctx, NewMemStore(), Options{})
-			if err != nil {
-				b.Fatal(err)
-			}
-			e, err := probe.Append(ctx, in)
-			if err != nil {
-				b.Fatal(err)
-			}
-			line, _ := e.MarshalJSON()
-			payload := withNewline(line)
+			payload := storedLine(b, in)
 
 			b.StopTimer()
 			base := stores[name](b)
@@ -97,6 +102,60 @@ func BenchmarkAppend(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkConcurrentAppends measures how many entries a second 32 writers append together to a
+// durable directory store, against a baseline measured in the same run: the same number of
+// entries written one store write each, one after another, as the log wrote them before it
+// grouped concurrent appends into one tail object.
+func BenchmarkConcurrentAppends(b *testing.B) {
+	const writers, each = 32, 20
+	ctx := context.Background()
+	in := sampleInput(3)
+	payload := storedLine(b, in)
+	var grouped, single time.Duration
+	for b.Loop() {
+		b.StopTimer()
+		base := NewDirStore(filepath.Join(b.TempDir(), "base"))
+		start := time.Now()
+		for i := range writers * each {
+			if err := base.Put(ctx, TailName(int64(i+1)), payload); err != nil {
+				b.Fatal(err)
+			}
+		}
+		single += time.Since(start)
+		s := NewDirStore(filepath.Join(b.TempDir(), "log"))
+		l, err := Open(ctx, s, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		start = time.Now()
+		var wg sync.WaitGroup
+		for w := range writers {
+			wg.Go(func() {
+				for i := range each {
+					x := in
+					x.IdempotencyKey = fmt.Sprintf("w%d/%d", w, i)
+					if _, err := l.Append(ctx, x); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		grouped += time.Since(start)
+		b.StopTimer()
+		if res, err := VerifyStore(ctx, s); err != nil || res.Entries != writers*each || res.FirstBroken != 0 {
+			b.Fatalf("verify: %+v, %v", res, err)
+		}
+		b.StartTimer()
+	}
+	n := float64(writers * each * b.N)
+	b.ReportMetric(n/grouped.Seconds(), "appends/s")
+	b.ReportMetric(n/single.Seconds(), "single-puts/s")
+	b.ReportMetric(single.Seconds()/grouped.Seconds(), "x-single")
 }
 
 var verifyData struct {

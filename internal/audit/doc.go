@@ -54,8 +54,10 @@ limitations under the License.
 //
 // A Store holds named, immutable objects. The Log writes three kinds:
 //
-//   - tail/<seq>.jsonl: one object per appended entry, written (create-only) before Append
-//     returns. This is what makes an entry durable.
+//   - tail/<seq>.jsonl: entry seq and, when several appends arrived while the previous write
+//     was in flight, the entries after it, one per line, written (create-only) before those
+//     Appends return. This is what makes an entry durable. A tail object never holds entries of
+//     two segments, so a sealed segment covers whole tail objects.
 //   - segments/<first>-<last>.jsonl: a sealed segment of SegmentSize consecutive entries, written
 //     once when the tail has filled it. Sealed segments are never rewritten, so a bucket with
 //     object lock (compliance or governance retention) may lock them.
@@ -77,9 +79,11 @@ limitations under the License.
 // # Writing
 //
 // One Log writes the chain (in the manager, the elected leader). Append is safe for concurrent
-// use and returns only after the entry's tail object is stored; if the store write fails,
-// Append returns an error, the head does not move, and the next Append first settles whether the
-// failed write landed, so the chain has neither a gap nor a duplicate. An entry may carry an
+// use and returns only after the entry's tail object is stored. Concurrent appends are grouped:
+// those that arrive while one tail object is being written are chained together and written as
+// the next one, so many writers cost few store writes. If a store write fails, the Appends in it
+// return an error, the head does not move, and the next Append first settles whether the failed
+// write landed, so the chain has neither a gap nor a duplicate. An entry may carry an
 // idempotency key: appending the same key again returns the entry already written. Intend and
 // Complete record an action in two steps, so that a crash between the record and the action
 // leaves an "intended" entry with no completion, never an action with no record.

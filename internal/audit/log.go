@@ -132,7 +132,8 @@ type record struct {
 }
 
 // Log appends entries to one hash chain in a Store. It is safe for concurrent use; appends are
-// serialised and each is durable before it returns. Only one Log may write a chain at a time.
+// chained in the order they are written, concurrent ones grouped into one store write, and each
+// is durable before it returns. Only one Log may write a chain at a time.
 type Log struct {
 	store Store
 	opts  Options
@@ -141,7 +142,10 @@ type Log struct {
 	head         Entry    // Seq 0 while the chain is empty
 	sealed       int64    // last sequence number in a sealed segment
 	unsealed     []record // entries after sealed, in order
-	uncertain    *record  // written with an unknown outcome
+	uncertain    []record // one tail object's entries, written with an unknown outcome
+	queue        []*pending
+	queued       map[string]*pending // queued or being written, by idempotency key
+	writing      bool                // a writer goroutine is draining the queue
 	recent       map[string]Entry
 	ring         []ringSlot // idempotency keys of recent entries, oldest overwritten first
 	ringNext     int
@@ -154,7 +158,7 @@ type Log struct {
 // it and the last checkpoint) and returns a Log that continues it. It checks the part it reads;
 // Verify checks the whole chain.
 func Open(ctx context.Context, s Store, opts Options) (*Log, error) {
-	l := &Log{store: s, opts: opts.withDefaults(), recent: map[string]Entry{}}
+	l := &Log{store: s, opts: opts.withDefaults(), recent: map[string]Entry{}, queued: map[string]*pending{}}
 	l.ring = make([]ringSlot, l.opts.RecentKeys)
 
 	segs, err := s.List(ctx, SegmentPrefix, "")
@@ -209,14 +213,15 @@ func Open(ctx context.Context, s Store, opts Options) (*Log, error) {
 			return nil, fmt.Errorf("opening audit log: %w: %w", ErrUnavailable, err)
 		}
 		recs, err := splitRecords(data)
-		if err != nil || len(recs) != 1 {
-			return nil, fmt.Errorf("opening audit log: %w: %s is not one entry", ErrBroken, n)
+		if err != nil {
+			return nil, fmt.Errorf("opening audit log: %w: %s: %w", ErrBroken, n, err)
 		}
-		r := recs[0]
-		if r.entry.Seq != seq || r.entry.Prev != l.headHash() {
-			return nil, fmt.Errorf("opening audit log: %w: entry %d does not follow entry %d", ErrBroken, seq, l.head.Seq)
+		for _, r := range recs {
+			if r.entry.Seq != l.head.Seq+1 || r.entry.Prev != l.headHash() {
+				return nil, fmt.Errorf("opening audit log: %w: entry %d in %s does not follow entry %d", ErrBroken, r.entry.Seq, n, l.head.Seq)
+			}
+			l.advance(r)
 		}
-		l.advance(r)
 	}
 
 	cps, err := s.List(ctx, CheckpointPrefix, "")
@@ -371,80 +376,268 @@ func (l *Log) Complete(ctx context.Context, intent Entry, out Outcome) (Entry, e
 	return l.append(ctx, in, stage, intent.Seq)
 }
 
+// pending is an entry waiting to be written, and, once done is closed, its outcome.
+type pending struct {
+	in     EntryInput
+	stage  Stage
+	intent int64
+	done   chan struct{}
+	entry  Entry
+	err    error
+}
+
+// maxBatch is the most entries one tail object holds.
+const maxBatch = 256
+
+// batchTimeout bounds one write of a batch to the store.
+const batchTimeout = 30 * time.Second
+
+// append queues the entry and waits until it is stored. Appends are written in batches (group
+// commit): while one batch is being written, the entries that arrive queue up and go together in
+// the next tail object, so the log's throughput grows with the number of writers instead of being
+// one store write per entry. Each caller still returns only once its entry is durable.
 func (l *Log) append(ctx context.Context, in EntryInput, stage Stage, intent int64) (Entry, error) {
 	if err := in.validate(); err != nil {
 		return Entry{}, err
 	}
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	if l.fatal != nil {
+		l.mu.Unlock()
 		return Entry{}, l.fatal
 	}
 	if err := ctx.Err(); err != nil {
+		l.mu.Unlock()
 		return Entry{}, fmt.Errorf("appending audit entry: %w", err)
 	}
 	if intent > l.head.Seq {
+		l.mu.Unlock()
 		return Entry{}, invalid("intention %d is not in this log", intent)
 	}
-	if err := l.settle(ctx); err != nil {
-		return Entry{}, err
-	}
+	p := &pending{in: in, stage: stage, intent: intent, done: make(chan struct{})}
 	if in.IdempotencyKey != "" {
 		if e, ok := l.recent[in.IdempotencyKey]; ok {
-			if e.Action != in.Action || e.Object != in.Object || e.Stage != stage {
-				return Entry{}, fmt.Errorf("%w: entry %d", ErrIdempotencyConflict, e.Seq)
+			l.mu.Unlock()
+			return sameEntry(e, p)
+		}
+		if q, ok := l.queued[in.IdempotencyKey]; ok {
+			// The same entry is already on its way: its outcome is this one's.
+			l.mu.Unlock()
+			select {
+			case <-q.done:
+			case <-ctx.Done():
+				return Entry{}, fmt.Errorf("%w: waiting for entry to be stored: %w", ErrUnavailable, ctx.Err())
 			}
-			return e, nil
+			if q.err != nil {
+				return Entry{}, q.err
+			}
+			return sameEntry(q.entry, p)
+		}
+		l.queued[in.IdempotencyKey] = p
+	}
+	l.queue = append(l.queue, p)
+	if l.writing {
+		l.mu.Unlock()
+	} else {
+		// Nobody is writing: this caller writes, so a lone append costs one store write and no
+		// hand-off.
+		l.writing = true
+		l.mu.Unlock()
+		l.lead(p)
+	}
+	select {
+	case <-p.done:
+		return p.entry, p.err
+	case <-ctx.Done():
+		// The entry may still be stored; a retry with the same idempotency key finds it.
+		return Entry{}, fmt.Errorf("%w: waiting for entry to be stored: %w", ErrUnavailable, ctx.Err())
+	}
+}
+
+// sameEntry returns e, the entry stored earlier under p's idempotency key, when it records the
+// same action, object and stage, and ErrIdempotencyConflict otherwise.
+func sameEntry(e Entry, p *pending) (Entry, error) {
+	if e.Action != p.in.Action || e.Object != p.in.Object || e.Stage != p.stage {
+		return Entry{}, fmt.Errorf("%w: entry %d", ErrIdempotencyConflict, e.Seq)
+	}
+	return e, nil
+}
+
+// finish gives p its outcome. Called with l.mu held.
+func (l *Log) finish(p *pending, e Entry, err error) {
+	p.entry, p.err = e, err
+	if k := p.in.IdempotencyKey; k != "" && l.queued[k] == p {
+		delete(l.queued, k)
+	}
+	close(p.done)
+}
+
+// lead writes batches until p's entry is settled, then leaves whatever else is queued to a
+// goroutine of its own.
+func (l *Log) lead(p *pending) {
+	for l.writeBatch() {
+		select {
+		case <-p.done:
+			go l.writeQueued()
+			return
+		default:
 		}
 	}
+}
+
+// writeQueued writes the queue in batches until it is empty.
+func (l *Log) writeQueued() {
+	for l.writeBatch() {
+	}
+}
+
+// more reports whether entries are queued, and otherwise ends the writing. Called with l.mu held.
+func (l *Log) more() bool {
+	if len(l.queue) == 0 {
+		l.writing = false
+		return false
+	}
+	return true
+}
+
+// writeBatch takes the queued entries (as many as fit before the next segment boundary, so that
+// no tail object straddles a sealed segment), chains them after the head, writes them as one
+// tail object named by the first, and settles their callers. It reports whether to go on.
+func (l *Log) writeBatch() bool {
+	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
+	defer cancel()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	failAll := func(err error) bool {
+		for _, p := range l.queue {
+			l.finish(p, Entry{}, err)
+		}
+		l.queue = nil
+		l.writing = false
+		return false
+	}
+	if l.fatal != nil {
+		return failAll(l.fatal)
+	}
+	if !l.more() {
+		// An uncertain write is settled by the next append, not here: until then the head
+		// stays where it surely is.
+		return false
+	}
+	if err := l.settle(ctx); err != nil {
+		return failAll(err)
+	}
+	limit := maxBatch
+	if boundary := l.sealed + int64(l.opts.SegmentSize); l.head.Seq < boundary {
+		limit = int(min(int64(limit), boundary-l.head.Seq))
+	} else {
+		limit = 1
+	}
+	var batch []*pending
+	var recs []record
+	prev := l.head
+	taken := 0
+	for _, p := range l.queue {
+		if len(recs) == limit {
+			break
+		}
+		taken++
+		if k := p.in.IdempotencyKey; k != "" {
+			// A retry of an entry that an earlier, uncertain write did store.
+			if e, ok := l.recent[k]; ok {
+				e, err := sameEntry(e, p)
+				l.finish(p, e, err)
+				continue
+			}
+		}
+		r, err := l.chain(p, prev)
+		if err != nil {
+			l.finish(p, Entry{}, err)
+			continue
+		}
+		batch, recs = append(batch, p), append(recs, r)
+		prev = r.entry
+	}
+	l.queue = l.queue[taken:]
+	if len(recs) == 0 {
+		return l.more()
+	}
+	data := tailObject(recs)
+	l.mu.Unlock()
+	err := l.putOnce(ctx, TailName(recs[0].entry.Seq), data)
+	l.mu.Lock()
+	if err != nil {
+		if errors.Is(err, ErrConflict) {
+			l.fatal = err
+		} else {
+			l.uncertain = recs
+			err = fmt.Errorf("%w: writing entries %d to %d: %w", ErrUnavailable, recs[0].entry.Seq, recs[len(recs)-1].entry.Seq, err)
+		}
+		for _, p := range batch {
+			l.finish(p, Entry{}, err)
+		}
+		return l.more()
+	}
+	for _, r := range recs {
+		l.advance(r)
+	}
+	l.maintain(ctx)
+	for i, p := range batch {
+		l.finish(p, recs[i].entry, nil)
+	}
+	return l.more()
+}
+
+// chain makes p's entry, following prev, as the line it is stored as.
+func (l *Log) chain(p *pending, prev Entry) (record, error) {
 	now := l.opts.Now().UTC()
-	if now.Before(l.head.Time) {
-		now = l.head.Time
+	if now.Before(prev.Time) {
+		now = prev.Time
+	}
+	prevHash := prev.Hash
+	if prev.Seq == 0 {
+		prevHash = GenesisHash
 	}
 	e := Entry{
-		Seq:            l.head.Seq + 1,
+		Seq:            prev.Seq + 1,
 		Time:           now,
-		Actor:          in.Actor,
-		Action:         in.Action,
-		Object:         in.Object,
-		Decision:       in.Decision,
-		Details:        in.Details,
-		Stage:          stage,
-		Intent:         intent,
-		IdempotencyKey: in.IdempotencyKey,
-		Prev:           l.headHash(),
+		Actor:          p.in.Actor,
+		Action:         p.in.Action,
+		Object:         p.in.Object,
+		Decision:       p.in.Decision,
+		Details:        p.in.Details,
+		Stage:          p.stage,
+		Intent:         p.intent,
+		IdempotencyKey: p.in.IdempotencyKey,
+		Prev:           prevHash,
 	}
 	line, err := e.seal()
 	if err != nil {
-		return Entry{}, fmt.Errorf("%w: %w", ErrInvalid, err)
+		return record{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	if len(line) > MaxLineBytes {
-		return Entry{}, invalid("entry is longer than %d bytes", MaxLineBytes)
+		return record{}, invalid("entry is longer than %d bytes", MaxLineBytes)
 	}
 	// Read the entry back from its line so that the caller and the idempotency cache hold what
 	// a reader of the store will see.
 	stored, err := ParseLine(line)
 	if err != nil {
-		return Entry{}, fmt.Errorf("%w: %w", ErrInvalid, err)
+		return record{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
-	r := record{entry: stored, line: line}
-	if err := l.putOnce(ctx, TailName(e.Seq), withNewline(line)); err != nil {
-		if errors.Is(err, ErrConflict) {
-			l.fatal = err
-			return Entry{}, err
-		}
-		l.uncertain = &r
-		return Entry{}, fmt.Errorf("%w: writing entry %d: %w", ErrUnavailable, e.Seq, err)
-	}
-	l.advance(r)
-	l.maintain(ctx)
-	return stored, nil
+	return record{entry: stored, line: line}, nil
 }
 
-func withNewline(line []byte) []byte {
-	b := make([]byte, len(line)+1)
-	copy(b, line)
-	b[len(line)] = '\n'
+// tailObject is the content of an object holding recs, a tail object or a segment: each line and
+// a newline.
+func tailObject(recs []record) []byte {
+	n := 0
+	for _, r := range recs {
+		n += len(r.line) + 1
+	}
+	b := make([]byte, 0, n)
+	for _, r := range recs {
+		b = append(b, r.line...)
+		b = append(b, '\n')
+	}
 	return b
 }
 
@@ -472,22 +665,24 @@ func (l *Log) settle(ctx context.Context) error {
 	if u == nil {
 		return nil
 	}
-	name := TailName(u.entry.Seq)
+	name := TailName(u[0].entry.Seq)
 	got, err := l.store.Get(ctx, name)
 	switch {
-	case err == nil && bytes.Equal(got, withNewline(u.line)):
+	case err == nil && bytes.Equal(got, tailObject(u)):
 		l.uncertain = nil
-		l.advance(*u)
+		for _, r := range u {
+			l.advance(r)
+		}
 		l.maintain(ctx)
 		return nil
 	case err == nil:
-		l.fatal = fmt.Errorf("%w: %s holds an entry this log did not write", ErrConflict, name)
+		l.fatal = fmt.Errorf("%w: %s holds entries this log did not write", ErrConflict, name)
 		return l.fatal
 	case errors.Is(err, fs.ErrNotExist):
 		l.uncertain = nil
 		return nil
 	default:
-		return fmt.Errorf("%w: checking whether entry %d was stored: %w", ErrUnavailable, u.entry.Seq, err)
+		return fmt.Errorf("%w: checking whether entries %d to %d were stored: %w", ErrUnavailable, u[0].entry.Seq, u[len(u)-1].entry.Seq, err)
 	}
 }
 
@@ -511,15 +706,7 @@ func (l *Log) sealFull(ctx context.Context) error {
 	for len(l.unsealed) >= size {
 		recs := l.unsealed[:size]
 		first, last := recs[0].entry.Seq, recs[size-1].entry.Seq
-		n := 0
-		for _, r := range recs {
-			n += len(r.line) + 1
-		}
-		data := make([]byte, 0, n)
-		for _, r := range recs {
-			data = append(data, r.line...)
-			data = append(data, '\n')
-		}
+		data := tailObject(recs)
 		if err := l.putOnce(ctx, SegmentName(first, last), data); err != nil {
 			if errors.Is(err, ErrConflict) {
 				l.fatal = err

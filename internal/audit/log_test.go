@@ -165,6 +165,86 @@ func TestConcurrentAppends(t *testing.T) {
 	}
 }
 
+// slowStore takes a while over each write, as an object store does, so that appends queue up.
+type slowStore struct {
+	Store
+	delay time.Duration
+}
+
+func (s slowStore) Put(ctx context.Context, name string, data []byte) error {
+	time.Sleep(s.delay)
+	return s.Store.Put(ctx, name, data)
+}
+
+// Appends that arrive while a write is in flight go together in the next tail object (group
+// commit); no tail object holds entries of two segments, so sealing, reopening, verifying and
+// pruning read the chain as before.
+func TestGroupCommit(t *testing.T) {
+	const writers, each, segment = 16, 10, 10
+	ctx := context.Background()
+	mem := NewMemStore()
+	s := slowStore{Store: mem, delay: 2 * time.Millisecond}
+	l := mustOpen(t, s, Options{SegmentSize: segment, CheckpointEvery: 7})
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for i := range each {
+				in := sampleInput(w*each + i)
+				in.IdempotencyKey = fmt.Sprintf("g%d/%d", w, i)
+				if _, err := l.Append(ctx, in); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := l.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	const total = writers * each
+	mustVerify(t, mem, total)
+	tails, err := mem.List(ctx, TailPrefix, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	most := 0
+	for _, n := range tails {
+		data, err := mem.Get(ctx, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs, err := splitRecords(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		first, last := recs[0].entry.Seq, recs[len(recs)-1].entry.Seq
+		if seq, _ := parseTailName(n); seq != first {
+			t.Errorf("%s starts with entry %d", n, first)
+		}
+		if (first-1)/segment != (last-1)/segment {
+			t.Errorf("%s holds entries %d to %d, across a segment boundary", n, first, last)
+		}
+		most = max(most, len(recs))
+	}
+	if most < 2 || len(tails) >= total {
+		t.Errorf("%d tail objects for %d entries, at most %d in one: appends were not grouped", len(tails), total, most)
+	}
+	// A restarted manager continues the chain, before and after pruning the sealed tail.
+	r := mustOpen(t, mem, Options{SegmentSize: segment})
+	if h := r.Head(); h != l.Head() {
+		t.Fatalf("reopened head %+v, want %+v", h, l.Head())
+	}
+	if _, err := r.Prune(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r = mustOpen(t, mem, Options{SegmentSize: segment})
+	if _, err := r.Append(ctx, sampleInput(1000)); err != nil {
+		t.Fatal(err)
+	}
+	mustVerify(t, mem, total+1)
+}
+
 func TestReopenContinuesChain(t *testing.T) {
 	for _, n := range []int{0, 1, 9, 10, 25, 30} {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {

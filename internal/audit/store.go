@@ -69,7 +69,7 @@ func pad(seq int64) string {
 	return s
 }
 
-// TailName is the name of the tail object holding entry seq.
+// TailName is the name of the tail object that starts with entry seq.
 func TailName(seq int64) string { return TailPrefix + pad(seq) + ".jsonl" }
 
 // SegmentName is the name of the sealed segment holding entries first to last.
