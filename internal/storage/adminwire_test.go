@@ -133,7 +133,7 @@ func TestEnsureConfinedUser(t *testing.T) {
 	if _, err := c.admin.AttachPolicy(ctx, madmin.PolicyAssociationReq{Policies: []string{"readwrite"}, User: ws.creds.AccessKey}); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.EnsureUser(ctx, ws.creds.AccessKey, GenerateSecretKey()); err != nil {
+	if err := c.setUser(ctx, ws.creds.AccessKey, GenerateSecretKey(), madmin.AccountEnabled); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.EnsureConfinedUser(ctx, ws.creds.AccessKey, ws.creds.SecretKey, ws.policy, true); err != nil {
@@ -202,7 +202,7 @@ func TestConfinedUserWithoutSetPolicy(t *testing.T) {
 	if _, err := c.admin.AttachPolicy(ctx, madmin.PolicyAssociationReq{Policies: []string{"readwrite"}, User: ws.creds.AccessKey}); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.AttachPolicy(ctx, ws.creds.AccessKey, ws.policy); err != nil {
+	if err := c.EnsureConfinedUser(ctx, ws.creds.AccessKey, ws.creds.SecretKey, ws.policy, true); err != nil {
 		t.Fatal(err)
 	}
 	checkUserConfined(t, c, ws, true)

@@ -201,40 +201,6 @@ func (c *Client) userInfo(ctx context.Context, user string) (madmin.UserInfo, er
 	return info, nil
 }
 
-// EnsureUser creates the user accessKey with secretKey, enabled, or makes an existing user's
-// secret key secretKey while keeping it enabled or disabled as it is. For an enabled user the
-// credentials are tried first and nothing is written when they work. A disabled user's secret is
-// rewritten each time, since disabled credentials cannot be tried.
-func (c *Client) EnsureUser(ctx context.Context, accessKey, secretKey string) error {
-	if err := checkUser(accessKey); err != nil {
-		return err
-	}
-	if len(secretKey) < minSecretKeyLength {
-		return fmt.Errorf("%w: secret key of user %s is shorter than %d characters", ErrInvalid, accessKey, minSecretKeyLength)
-	}
-	status := madmin.AccountEnabled
-	info, err := c.userInfo(ctx, accessKey)
-	switch {
-	case err == nil:
-		status = info.Status
-		if status == madmin.AccountEnabled {
-			ok, err := c.credentialsWork(ctx, accessKey, secretKey)
-			if err != nil {
-				return err
-			}
-			if ok {
-				return nil
-			}
-		}
-	case !isNotFound(err):
-		return err
-	}
-	if err := c.setUser(ctx, accessKey, secretKey, status); err != nil {
-		return fmt.Errorf("writing user %s: %w", accessKey, err)
-	}
-	return nil
-}
-
 // EnsureConfinedUser makes the user accessKey exist with secretKey, hold exactly the one policy
 // and be enabled or disabled as asked, with the fewest requests: one read, then only the writes
 // that change something. An enabled user's credentials are tried and its secret is written only
@@ -314,8 +280,7 @@ func (c *Client) makeOnlyPolicy(ctx context.Context, user, policy string, held [
 	if err == nil {
 		return nil
 	}
-	// The one-request mapping does not see disabled users: those, and stores without it, go
-	// the longer way, which reports a user that does not exist.
+	// Stores without the one-request mapping go the longer way.
 	if adminCode(err) == codeNoSuchPolicy {
 		return fmt.Errorf("setting policy %s of user %s: %w", policy, user, ErrNotFound)
 	}
@@ -361,32 +326,6 @@ func (c *Client) credentialsWork(ctx context.Context, accessKey, secretKey strin
 	default:
 		return false, fmt.Errorf("trying the credentials of user %s: %w", accessKey, err)
 	}
-}
-
-// AttachPolicy makes policy the user's only policy, so that the user's rights are exactly the
-// policy's: the user's policy mapping is set to it in one request (or, where the store does not
-// take that, any other policy is detached and this one attached).
-// A user in any group is refused with ErrUnconfined, since group policies would widen it. It
-// writes nothing when the user already holds just that policy.
-func (c *Client) AttachPolicy(ctx context.Context, user, policy string) error {
-	if err := checkUser(user); err != nil {
-		return err
-	}
-	if err := checkPolicy(policy); err != nil {
-		return err
-	}
-	info, err := c.userInfo(ctx, user)
-	if err != nil {
-		return err
-	}
-	if len(info.MemberOf) > 0 {
-		return fmt.Errorf("%w: user %s belongs to %d groups", ErrUnconfined, user, len(info.MemberOf))
-	}
-	held := policyNames(info.PolicyName)
-	if slices.Equal(held, []string{policy}) {
-		return nil
-	}
-	return c.makeOnlyPolicy(ctx, user, policy, held)
 }
 
 // UserPolicies returns the policies attached to the user.

@@ -52,10 +52,7 @@ func ensureWorkspace(ctx context.Context, c *Client, ws workspace) error {
 	if err := c.EnsurePolicy(ctx, ws.policy, doc); err != nil {
 		return err
 	}
-	if err := c.EnsureUser(ctx, ws.creds.AccessKey, ws.creds.SecretKey); err != nil {
-		return err
-	}
-	return c.AttachPolicy(ctx, ws.creds.AccessKey, ws.policy)
+	return c.EnsureConfinedUser(ctx, ws.creds.AccessKey, ws.creds.SecretKey, ws.policy, true)
 }
 
 func newWorkspace(t testing.TB, c *Client) workspace {
@@ -206,8 +203,8 @@ func TestWorkspaceIsolation(t *testing.T) {
 	}
 }
 
-// A disabled user, and temporary credentials it obtained before, are refused; Ensure calls do
-// not enable it again; enabling restores access.
+// A disabled user, and temporary credentials it obtained before, are refused; converging it as
+// disabled does not enable it again; enabling restores access.
 func TestDisabledUserIsRefused(t *testing.T) {
 	ctx := context.Background()
 	c := newClient(t, nil)
@@ -248,8 +245,8 @@ func TestDisabledUserIsRefused(t *testing.T) {
 		t.Error("a disabled user obtained temporary credentials")
 	}
 
-	// Converging the workspace again must not enable the user.
-	if err := ensureWorkspace(ctx, c, ws); err != nil {
+	// Converging the user of a suspended workspace must not enable it.
+	if err := c.EnsureConfinedUser(ctx, ws.creds.AccessKey, ws.creds.SecretKey, ws.policy, false); err != nil {
 		t.Fatal(err)
 	}
 	exists, enabled, err := c.UserEnabled(ctx, ws.creds.AccessKey)
@@ -287,7 +284,7 @@ func TestEnsureIsIdempotent(t *testing.T) {
 	if err := c.S3().MakeBucket(ctx, ws.bucket, minio.MakeBucketOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.EnsureUser(ctx, ws.creds.AccessKey, GenerateSecretKey()); err != nil {
+	if err := c.setUser(ctx, ws.creds.AccessKey, GenerateSecretKey(), madmin.AccountEnabled); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.admin.AttachPolicy(ctx, madmin.PolicyAssociationReq{Policies: []string{"readwrite"}, User: ws.creds.AccessKey}); err != nil {
@@ -336,13 +333,13 @@ func TestEnsureIsIdempotent(t *testing.T) {
 }
 
 // A new secret replaces the old one, which stops working.
-func TestEnsureUserResetsSecret(t *testing.T) {
+func TestConfinedUserResetsSecret(t *testing.T) {
 	ctx := context.Background()
 	c := newClient(t, nil)
 	ws := newWorkspace(t, c)
 	old := ws.creds
 	ws.creds.SecretKey = GenerateSecretKey()
-	if err := c.EnsureUser(ctx, ws.creds.AccessKey, ws.creds.SecretKey); err != nil {
+	if err := c.EnsureConfinedUser(ctx, ws.creds.AccessKey, ws.creds.SecretKey, ws.policy, true); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := listAs(ctx, s3As(t, ws.creds), ws.bucket, ""); err != nil {
@@ -351,13 +348,14 @@ func TestEnsureUserResetsSecret(t *testing.T) {
 	if _, err := listAs(ctx, s3As(t, old), ws.bucket, ""); err == nil {
 		t.Error("the old secret still works")
 	}
-	if err := c.EnsureUser(ctx, ws.creds.AccessKey, "short"); !errors.Is(err, ErrInvalid) {
+	if err := c.EnsureConfinedUser(ctx, ws.creds.AccessKey, "short", ws.policy, true); !errors.Is(err, ErrInvalid) {
 		t.Errorf("short secret: got %v, want ErrInvalid", err)
 	}
 }
 
-// A user in a group is refused, since the group's policies would widen it.
-func TestAttachPolicyRefusesGroupMembers(t *testing.T) {
+// A user in a group is refused, since the group's policies would widen it; a missing policy is
+// not found.
+func TestConfinedUserRefusesGroupMembers(t *testing.T) {
 	ctx := context.Background()
 	c := newClient(t, nil)
 	ws := newWorkspace(t, c)
@@ -365,14 +363,11 @@ func TestAttachPolicyRefusesGroupMembers(t *testing.T) {
 	if err := c.admin.UpdateGroupMembers(ctx, madmin.GroupAddRemove{Group: group, Members: []string{ws.creds.AccessKey}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.AttachPolicy(ctx, ws.creds.AccessKey, ws.policy); !errors.Is(err, ErrUnconfined) {
+	if err := c.EnsureConfinedUser(ctx, ws.creds.AccessKey, ws.creds.SecretKey, ws.policy, true); !errors.Is(err, ErrUnconfined) {
 		t.Fatalf("got %v, want ErrUnconfined", err)
 	}
-	if err := c.AttachPolicy(ctx, "no-such-user", ws.policy); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("missing user: got %v, want ErrNotFound", err)
-	}
 	other := newWorkspace(t, c)
-	if err := c.AttachPolicy(ctx, other.creds.AccessKey, "no-such-policy"); !errors.Is(err, ErrNotFound) {
+	if err := c.EnsureConfinedUser(ctx, other.creds.AccessKey, other.creds.SecretKey, "no-such-policy", true); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("missing policy: got %v, want ErrNotFound", err)
 	}
 }
@@ -417,8 +412,9 @@ func TestRefusesBadArguments(t *testing.T) {
 		"delete bucket": c.DeleteBucket(ctx, "a"),
 		"policy name":   c.EnsurePolicy(ctx, "a,b", []byte(`{"Version":"2012-10-17","Statement":[]}`)),
 		"policy doc":    c.EnsurePolicy(ctx, "p", []byte(`{"Statement":`)),
-		"user":          c.EnsureUser(ctx, "a=b", GenerateSecretKey()),
-		"attach":        c.AttachPolicy(ctx, "ab", "p"),
+		"user":          c.EnsureConfinedUser(ctx, "a=b", GenerateSecretKey(), "p", true),
+		"short user":    c.EnsureConfinedUser(ctx, "ab", GenerateSecretKey(), "p", true),
+		"user policy":   c.EnsureConfinedUser(ctx, "user-ok", GenerateSecretKey(), "p q", true),
 		"remove user":   c.RemoveUser(ctx, ""),
 		"remove policy": c.RemovePolicy(ctx, "p q"),
 		"enable":        c.SetUserEnabled(ctx, "x", true),
@@ -458,9 +454,9 @@ func TestWorkspaceDenialsOverrideWiderPolicies(t *testing.T) {
 	mustDeny(t, "making a bucket with readwrite attached", u.MakeBucket(ctx, unique("ws"), minio.MakeBucketOptions{}))
 	mustAllow(t, "writing the bucket root with readwrite attached", putAs(ctx, u, a.bucket, "top.txt"))
 
-	// AttachPolicy converges back to the one policy.
-	if err := c.AttachPolicy(ctx, a.creds.AccessKey, a.policy); err != nil {
+	// EnsureConfinedUser converges back to the one policy.
+	if err := c.EnsureConfinedUser(ctx, a.creds.AccessKey, a.creds.SecretKey, a.policy, true); err != nil {
 		t.Fatal(err)
 	}
-	mustDeny(t, "writing the bucket root after AttachPolicy", putAs(ctx, u, a.bucket, "top.txt"))
+	mustDeny(t, "writing the bucket root after EnsureConfinedUser", putAs(ctx, u, a.bucket, "top.txt"))
 }
