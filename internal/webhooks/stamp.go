@@ -44,34 +44,7 @@ type Stamp struct {
 	State, StateValue, StateBy string
 }
 
-// stampState writes StateBy from the request when it moves spec.<State> to StateValue, and
-// restores it otherwise.
-func (s Stamp) stampState(req admission.Request, obj, old *unstructured.Unstructured) {
-	if s.State == "" {
-		return
-	}
-	now, _, _ := unstructured.NestedString(obj.Object, "spec", s.State)
-	was, by := "", ""
-	if old != nil {
-		was, _, _ = unstructured.NestedString(old.Object, "spec", s.State)
-		by = old.GetAnnotations()[s.StateBy]
-	}
-	if now == s.StateValue && was != s.StateValue {
-		by = req.UserInfo.Username
-	}
-	ann := obj.GetAnnotations()
-	if by == "" {
-		delete(ann, s.StateBy)
-	} else {
-		if ann == nil {
-			ann = map[string]string{}
-		}
-		ann[s.StateBy] = by
-	}
-	obj.SetAnnotations(ann)
-}
-
-// stampAsker writes AskedBy from the request when Asked changed, and restores it otherwise.
+// stampAsker records who set Asked to a new value.
 func (s Stamp) stampAsker(req admission.Request, obj, old *unstructured.Unstructured) {
 	if s.Asked == "" {
 		return
@@ -80,17 +53,41 @@ func (s Stamp) stampAsker(req admission.Request, obj, old *unstructured.Unstruct
 	if old != nil {
 		was = old.GetAnnotations()
 	}
+	now := obj.GetAnnotations()[s.Asked]
+	recordWho(req, obj, old, s.AskedBy, now != "" && now != was[s.Asked])
+}
+
+// stampState records who moved spec.<State> to StateValue.
+func (s Stamp) stampState(req admission.Request, obj, old *unstructured.Unstructured) {
+	if s.State == "" {
+		return
+	}
+	now, _, _ := unstructured.NestedString(obj.Object, "spec", s.State)
+	was := ""
+	if old != nil {
+		was, _, _ = unstructured.NestedString(old.Object, "spec", s.State)
+	}
+	recordWho(req, obj, old, s.StateBy, now == s.StateValue && was != s.StateValue)
+}
+
+// recordWho sets the annotation by to the authenticated user when the request acted, and
+// otherwise restores the value the object had before (or removes it), so nobody can write it.
+func recordWho(req admission.Request, obj, old *unstructured.Unstructured, by string, acted bool) {
+	who := ""
+	if old != nil {
+		who = old.GetAnnotations()[by]
+	}
+	if acted {
+		who = req.UserInfo.Username
+	}
 	ann := obj.GetAnnotations()
-	switch {
-	case ann[s.Asked] != "" && ann[s.Asked] != was[s.Asked]:
-		ann[s.AskedBy] = req.UserInfo.Username
-	case was[s.AskedBy] != "":
+	if who == "" {
+		delete(ann, by)
+	} else {
 		if ann == nil {
 			ann = map[string]string{}
 		}
-		ann[s.AskedBy] = was[s.AskedBy]
-	default:
-		delete(ann, s.AskedBy)
+		ann[by] = who
 	}
 	obj.SetAnnotations(ann)
 }
