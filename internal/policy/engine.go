@@ -222,7 +222,7 @@ func (e *Engine) eval(ctx context.Context, query string, input any, raw bool) (a
 	stop := context.AfterFunc(ctx, cancel.Cancel)
 	defer stop()
 	// Nothing reads the evaluation's metrics; the no-op ones cost nothing to keep.
-	opts := make([]rego.EvalOption, 0, 4)
+	opts := make([]rego.EvalOption, 0, 5)
 	opts = append(opts, rego.EvalExternalCancel(cancel), rego.EvalMetrics(metrics.NoOp()))
 	switch in := input.(type) {
 	case nil:
@@ -234,7 +234,11 @@ func (e *Engine) eval(ctx context.Context, query string, input any, raw bool) (a
 	if raw {
 		opts = append(opts, rego.EvalGenerateJSON(keepValue))
 	}
+	// The cache of rule values is emptied and kept for the next evaluation, not made anew.
+	vc := getValueCache()
+	opts = append(opts, rego.EvalVirtualCache(vc))
 	rs, err := pq.Eval(ctx, opts...)
+	vc.release()
 	if err != nil {
 		return nil, "", fmt.Errorf("evaluating %s under policy %s: %w", query, rev.digest, err)
 	}

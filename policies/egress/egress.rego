@@ -66,21 +66,13 @@ known_types := {
 
 table_types := {"csv", "tsv"}
 
-# Helpers.
-
-# finding builds a finding on the file at path.
-finding(path, severity, rule, message, location) := {
-	"path": path,
-	"severity": severity,
-	"rule": rule,
-	"message": message,
-	"location": location,
-}
-
-# num returns a numeric field of a small object (counts, identifiers, sidecar), 0 when absent.
-num(o, field) := object.get(o, field, 0)
-
-loc(locations, key) := object.get(locations, key, "")
+# Findings.
+#
+# Every check adds findings to one of the sets below, each an object
+#   {"path": <the file's path>, "severity": "fail"|"review", "rule", "message", "location"}
+# written out in the rule's head: a helper function would cost a call, and a cache entry, for
+# every finding. A field an analysis may leave out is read with object.get and a default (0 for
+# counts, "" for locations).
 
 # analysed holds the files that have an analysis, in request order.
 analysed := [f | some f in input.files; is_object(f.analysis)]
@@ -96,26 +88,35 @@ analysed := [f | some f in input.files; is_object(f.analysis)]
 #   - text: NUL bytes, invalid UTF-8, identifiers, formulas and individual-level records;
 #   - table: zeros, dominance, p-ratio, sidecars, negative counts, unchecked magnitudes, malformed
 #     rows, Markdown tables and possible records.
-# A file is quiet for a family when its analysis holds the family's values of quiet_fields (one
+# A file is quiet for a family when its analysis holds the family's quiet values (one
 # object.subset) and the family's other conditions below. Each of these is a condition that every
 # check of the family needs broken to fire, so no check can fire on a file quiet for its family:
 # skipping quiet files changes no decision, and spares evaluating every check on every file. The
 # other checks (paths, the threshold, reviews by type, tables that are not tables or whose counts
 # were not identified) often fire on ordinary outputs, and look at every file.
 
-quiet_fields := {
-	"complete": true,
+# The quiet values of the fields each family reads, written as constants (not filtered out of
+# one object at every evaluation); quiet_fields holds them all.
+quiet_reading := {"complete": true}
+
+quiet_content := {
 	"archive": false,
 	"executable": false,
 	"binary": false,
 	"trailing_data": false,
 	"active_content": 0,
 	"embedded_files": 0,
+}
+
+quiet_text := {
 	"nul_bytes": 0,
 	"invalid_utf8": 0,
 	"identifiers": {"nhs_numbers": 0, "postcodes": 0, "pseudonyms": 0, "dates_of_birth": 0},
 	"formula_cells": 0,
 	"individual_level": false,
+}
+
+quiet_table := {
 	"counts": {"zeros": 0, "negative": 0},
 	"dominance_failures": 0,
 	"p_ratio_failures": 0,
@@ -126,17 +127,7 @@ quiet_fields := {
 	"individual_level_possible": false,
 }
 
-# The values of quiet_fields each family reads; together they are all of them.
-quiet_reading := object.filter(quiet_fields, {"complete"})
-
-quiet_content := object.filter(quiet_fields, {"archive", "executable", "binary", "trailing_data", "active_content", "embedded_files"})
-
-quiet_text := object.filter(quiet_fields, {"nul_bytes", "invalid_utf8", "identifiers", "formula_cells", "individual_level"})
-
-quiet_table := object.filter(quiet_fields, {
-	"counts", "dominance_failures", "p_ratio_failures", "sidecar", "magnitude_unchecked", "malformed",
-	"markdown_tables", "individual_level_possible",
-})
+quiet_fields := object.union_n([quiet_reading, quiet_content, quiet_text, quiet_table])
 
 # quiet_types are the known types that are not refused.
 quiet_types := known_types - {"archive", "executable", "binary"}
@@ -214,13 +205,13 @@ hard contains x if {
 	some x in text_failures
 }
 
-hard contains finding(f.path, "fail", "egress.no_analysis", "The file was not analysed, so it cannot be released.", "") if {
+hard contains {"path": f.path, "severity": "fail", "rule": "egress.no_analysis", "message": "The file was not analysed, so it cannot be released.", "location": ""} if {
 	count(analysed) != count(input.files)
 	some f in input.files
 	not is_object(object.get(f, "analysis", null))
 }
 
-hard contains finding(f.path, "fail", "egress.path", "The path must be local to outputs/: letters, digits, '.', '_', '-' and '/', with no empty, '.' or '..' segments.", "") if {
+hard contains {"path": f.path, "severity": "fail", "rule": "egress.path", "message": "The path must be local to outputs/: letters, digits, '.', '_', '-' and '/', with no empty, '.' or '..' segments.", "location": ""} if {
 	some f in input.files
 	not valid_path(f.path)
 }
@@ -239,7 +230,7 @@ valid_path(p) if {
 # where releases are downloaded.
 bad_segment := `(?i)//|/$|\.$|\./|(^|/)(con|prn|aux|nul|com[0-9]|lpt[0-9])(\.[^/]*)?(/|$)`
 
-hard contains finding(f.path, "fail", "egress.duplicate_path", "The same path is requested more than once.", "") if {
+hard contains {"path": f.path, "severity": "fail", "rule": "egress.duplicate_path", "message": "The same path is requested more than once.", "location": ""} if {
 	repeated_paths
 	some f in input.files
 	count([g | some g in input.files; g.path == f.path]) > 1
@@ -254,12 +245,12 @@ repeated_paths if count(paths) != count(input.files)
 
 # Reading: files not read to the end.
 
-reading_failures contains finding(f.path, "fail", "egress.incomplete", "The file was not read to the end, so it was not fully checked.", "") if {
+reading_failures contains {"path": f.path, "severity": "fail", "rule": "egress.incomplete", "message": "The file was not read to the end, so it was not fully checked.", "location": ""} if {
 	some f in unread
 	object.get(f.analysis, "complete", false) != true
 }
 
-reading_failures contains finding(f.path, "fail", sprintf("egress.limit.%s", [l]), msg, loc(object.get(f.analysis, "locations", {}), l)) if {
+reading_failures contains {"path": f.path, "severity": "fail", "rule": sprintf("egress.limit.%s", [l]), "message": msg, "location": object.get(object.get(f.analysis, "locations", {}), l, "")} if {
 	some f in unread
 	some l in object.get(f.analysis, "limits_exceeded", [])
 	msg := sprintf("The file exceeds the %s limit for output checking; split or reduce it.", [l])
@@ -267,70 +258,70 @@ reading_failures contains finding(f.path, "fail", sprintf("egress.limit.%s", [l]
 
 # Content: what the file is, and what it hides or runs.
 
-content_failures contains finding(f.path, "fail", "egress.unknown_type", "The file's type could not be recognised from its content.", "") if {
+content_failures contains {"path": f.path, "severity": "fail", "rule": "egress.unknown_type", "message": "The file's type could not be recognised from its content.", "location": ""} if {
 	some f in content_noisy
 	not object.get(f.analysis, "type", "") in known_types
 }
 
-content_failures contains finding(f.path, "fail", "egress.archive", msg, "") if {
+content_failures contains {"path": f.path, "severity": "fail", "rule": "egress.archive", "message": msg, "location": ""} if {
 	some f in content_noisy
 	flagged_as(object.get(f.analysis, "archive", false), object.get(f.analysis, "type", ""), "archive")
 	msg := sprintf("The file is an archive or compressed file (%s). Archives cannot be checked and are never released; request the files inside it instead.", [object.get(f.analysis, "format", "unknown format")])
 }
 
-content_failures contains finding(f.path, "fail", "egress.executable", msg, "") if {
+content_failures contains {"path": f.path, "severity": "fail", "rule": "egress.executable", "message": msg, "location": ""} if {
 	some f in content_noisy
 	flagged_as(object.get(f.analysis, "executable", false), object.get(f.analysis, "type", ""), "executable")
 	msg := sprintf("The file is an executable or serialised program (%s) and cannot be released.", [object.get(f.analysis, "format", "unknown format")])
 }
 
-content_failures contains finding(f.path, "fail", "egress.binary", msg, "") if {
+content_failures contains {"path": f.path, "severity": "fail", "rule": "egress.binary", "message": msg, "location": ""} if {
 	some f in content_noisy
 	flagged_as(object.get(f.analysis, "binary", false), object.get(f.analysis, "type", ""), "binary")
 	msg := sprintf("The file is a binary of a type that is not accepted (%s). Release tables as CSV, text as text or Markdown, and figures as PNG, JPEG, SVG or PDF.", [object.get(f.analysis, "format", "unknown")])
 }
 
-content_failures contains finding(f.path, "fail", "egress.embedded", msg, "") if {
+content_failures contains {"path": f.path, "severity": "fail", "rule": "egress.embedded", "message": msg, "location": ""} if {
 	some f in content_noisy
 	e := object.get(f.analysis, "embedded", "")
 	e != ""
 	msg := sprintf("Another file (%s) is hidden inside this one.", [e])
 }
 
-content_failures contains finding(f.path, "fail", "egress.trailing_data", "Data follows the end of the image or document, where it could hide other content.", "") if {
+content_failures contains {"path": f.path, "severity": "fail", "rule": "egress.trailing_data", "message": "Data follows the end of the image or document, where it could hide other content.", "location": ""} if {
 	some f in content_noisy
 	f.analysis.trailing_data == true
 }
 
-content_failures contains finding(f.path, "fail", "egress.encoding", msg, "") if {
+content_failures contains {"path": f.path, "severity": "fail", "rule": "egress.encoding", "message": msg, "location": ""} if {
 	some f in content_noisy
 	e := object.get(f.analysis, "format", "")
 	e in {"utf-16", "utf-32"}
 	msg := sprintf("The text is encoded as %s; save it as UTF-8.", [upper(e)])
 }
 
-content_failures contains finding(f.path, "fail", "egress.active_content", msg, loc(object.get(f.analysis, "locations", {}), "active_content")) if {
+content_failures contains {"path": f.path, "severity": "fail", "rule": "egress.active_content", "message": msg, "location": object.get(object.get(f.analysis, "locations", {}), "active_content", "")} if {
 	some f in content_noisy
 	n := object.get(f.analysis, "active_content", 0)
 	n > 0
 	msg := sprintf("The file holds %d scripts, event handlers or launch actions.", [n])
 }
 
-content_failures contains finding(f.path, "fail", "egress.embedded_files", "The PDF carries attached files.", "") if {
+content_failures contains {"path": f.path, "severity": "fail", "rule": "egress.embedded_files", "message": "The PDF carries attached files.", "location": ""} if {
 	some f in content_noisy
 	object.get(f.analysis, "embedded_files", 0) > 0
 }
 
 # Text: the bytes and cells of text and tables.
 
-text_failures contains finding(f.path, "fail", "egress.nul_bytes", msg, loc(object.get(f.analysis, "locations", {}), "nul_bytes")) if {
+text_failures contains {"path": f.path, "severity": "fail", "rule": "egress.nul_bytes", "message": msg, "location": object.get(object.get(f.analysis, "locations", {}), "nul_bytes", "")} if {
 	some f in text_noisy
 	n := object.get(f.analysis, "nul_bytes", 0)
 	n > 0
 	msg := sprintf("The text holds %d NUL bytes, which can hide content from checks.", [n])
 }
 
-text_failures contains finding(f.path, "fail", "egress.invalid_utf8", msg, loc(object.get(f.analysis, "locations", {}), "invalid_utf8")) if {
+text_failures contains {"path": f.path, "severity": "fail", "rule": "egress.invalid_utf8", "message": msg, "location": object.get(object.get(f.analysis, "locations", {}), "invalid_utf8", "")} if {
 	some f in text_noisy
 	n := object.get(f.analysis, "invalid_utf8", 0)
 	n > 0
@@ -344,23 +335,23 @@ identifier_kinds := {
 	"dates_of_birth": ["egress.identifier.date_of_birth", "dates of birth"],
 }
 
-text_failures contains finding(f.path, "fail", rule, msg, loc(object.get(f.analysis, "locations", {}), key)) if {
+text_failures contains {"path": f.path, "severity": "fail", "rule": rule, "message": msg, "location": object.get(object.get(f.analysis, "locations", {}), key, "")} if {
 	some f in text_noisy
 	some key, spec in identifier_kinds
-	n := num(object.get(f.analysis, "identifiers", {}), key)
+	n := object.get(object.get(f.analysis, "identifiers", {}), key, 0)
 	n > 0
 	rule := spec[0]
 	msg := sprintf("The file holds %d %s. Identifiers are never released.", [n, spec[1]])
 }
 
-text_failures contains finding(f.path, "fail", "egress.formula_injection", msg, loc(object.get(f.analysis, "locations", {}), "formula_cells")) if {
+text_failures contains {"path": f.path, "severity": "fail", "rule": "egress.formula_injection", "message": msg, "location": object.get(object.get(f.analysis, "locations", {}), "formula_cells", "")} if {
 	some f in text_noisy
 	n := object.get(f.analysis, "formula_cells", 0)
 	n > 0
 	msg := sprintf("%d cells start with =, +, -, @, a tab or a carriage return and would run as formulas in a spreadsheet; remove or quote them with a leading apostrophe.", [n])
 }
 
-text_failures contains finding(f.path, "fail", "egress.individual_level", msg, "") if {
+text_failures contains {"path": f.path, "severity": "fail", "rule": "egress.individual_level", "message": msg, "location": ""} if {
 	some f in text_noisy
 	f.analysis.individual_level == true
 	msg := sprintf("The table looks like individual-level records: %s. Only aggregate outputs may be released.", [concat("; ", object.get(f.analysis, "individual_level_reasons", []))])
@@ -373,13 +364,13 @@ disclosure contains x if {
 	some x in table_disclosure
 }
 
-disclosure contains finding(f.path, sdc_severity(f.path), "egress.threshold", msg, loc(object.get(f.analysis, "locations", {}), "below_threshold")) if {
+disclosure contains {"path": f.path, "severity": sdc_severity(f.path), "rule": "egress.threshold", "message": msg, "location": object.get(object.get(f.analysis, "locations", {}), "below_threshold", "")} if {
 	some f in analysed
 	f.analysis.counts.identified == true
 	c := f.analysis.counts
 	below_threshold(c)
-	n := max([num(c, "below_threshold"), 1])
-	msg := sprintf("%d count cells are below the minimum cell count of %d (smallest non-zero count: %d).", [n, min_cell_count, num(c, "min_nonzero")])
+	n := max([object.get(c, "below_threshold", 0), 1])
+	msg := sprintf("%d count cells are below the minimum cell count of %d (smallest non-zero count: %d).", [n, min_cell_count, object.get(c, "min_nonzero", 0)])
 }
 
 below_threshold(c) if c.below_threshold > 0
@@ -389,48 +380,48 @@ below_threshold(c) if {
 	c.min_nonzero < min_cell_count
 }
 
-table_disclosure contains finding(f.path, sdc_severity(f.path), "egress.zeros", msg, loc(object.get(f.analysis, "locations", {}), "zeros")) if {
+table_disclosure contains {"path": f.path, "severity": sdc_severity(f.path), "rule": "egress.zeros", "message": msg, "location": object.get(object.get(f.analysis, "locations", {}), "zeros", "")} if {
 	some f in table_noisy
 	zeros_disclosive
 	c := object.get(f.analysis, "counts", {})
 	c.identified == true
-	n := num(c, "zeros")
+	n := object.get(c, "zeros", 0)
 	n > 0
 	msg := sprintf("%d count cells are zero; under this agreement's rules zeros are disclosive.", [n])
 }
 
-table_disclosure contains finding(f.path, sdc_severity(f.path), "egress.dominance", msg, loc(object.get(f.analysis, "locations", {}), "dominance")) if {
+table_disclosure contains {"path": f.path, "severity": sdc_severity(f.path), "rule": "egress.dominance", "message": msg, "location": object.get(object.get(f.analysis, "locations", {}), "dominance", "")} if {
 	some f in table_noisy
 	n := object.get(f.analysis, "dominance_failures", 0)
 	n > 0
 	msg := sprintf("%d cells fail the n-k dominance rule: their %d largest contributors make up more than %v%% of the total.", [n, dominance_n, dominance_k / 100])
 }
 
-table_disclosure contains finding(f.path, sdc_severity(f.path), "egress.p_ratio", msg, loc(object.get(f.analysis, "locations", {}), "p_ratio")) if {
+table_disclosure contains {"path": f.path, "severity": sdc_severity(f.path), "rule": "egress.p_ratio", "message": msg, "location": object.get(object.get(f.analysis, "locations", {}), "p_ratio", "")} if {
 	some f in table_noisy
 	n := object.get(f.analysis, "p_ratio_failures", 0)
 	n > 0
 	msg := sprintf("%d cells fail the p-ratio rule: the rest of the total is less than %v%% of the largest contribution.", [n, p_ratio / 100])
 }
 
-table_disclosure contains finding(f.path, sdc_severity(f.path), "egress.sidecar_threshold", msg, loc(object.get(f.analysis, "locations", {}), "sidecar_threshold")) if {
+table_disclosure contains {"path": f.path, "severity": sdc_severity(f.path), "rule": "egress.sidecar_threshold", "message": msg, "location": object.get(object.get(f.analysis, "locations", {}), "sidecar_threshold", "")} if {
 	some f in table_noisy
 	s := object.get(f.analysis, "sidecar", {})
-	n := num(s, "threshold_failures") + sidecar_zeros(s)
+	n := object.get(s, "threshold_failures", 0) + sidecar_zeros(s)
 	n > 0
 	msg := sprintf("%d magnitude cells have fewer contributors than the minimum cell count of %d.", [n, min_cell_count])
 }
 
 sidecar_zeros(s) := n if {
 	zeros_disclosive
-	n := num(s, "zero_cells")
+	n := object.get(s, "zero_cells", 0)
 } else := 0
 
 sdc_severity(path) := "review" if {
 	path in exception_paths
 } else := "fail"
 
-exceptions contains finding(f.path, "review", "egress.exception", "The researcher asked for an exception to the disclosure control rules; an output checker must decide.", "") if {
+exceptions contains {"path": f.path, "severity": "review", "rule": "egress.exception", "message": "The researcher asked for an exception to the disclosure control rules; an output checker must decide.", "location": ""} if {
 	count(exception_paths) > 0
 	some f in analysed
 	f.path in exception_paths
@@ -455,14 +446,14 @@ review_types := {
 	"script": "a script",
 }
 
-reviews contains finding(f.path, "review", sprintf("egress.review.%s", [t]), msg, "") if {
+reviews contains {"path": f.path, "severity": "review", "rule": sprintf("egress.review.%s", [t]), "message": msg, "location": ""} if {
 	some f in analysed
 	t := f.analysis.type
 	what := review_types[t]
 	msg := sprintf("The file is %s, which an output checker must look at.", [what])
 }
 
-reviews contains finding(f.path, "review", "egress.not_a_table", msg, "") if {
+reviews contains {"path": f.path, "severity": "review", "rule": "egress.not_a_table", "message": msg, "location": ""} if {
 	some f in analysed
 	f.analysis.type in {"text", "markdown", "json"}
 	declared_table(object.get(f, "kind", ""), object.get(f.analysis, "extension", ""))
@@ -473,27 +464,27 @@ declared_table(kind, _) if kind == "Table"
 
 declared_table(_, extension) if extension in {"csv", "tsv"}
 
-reviews contains finding(f.path, "review", "egress.counts_unidentified", "No count columns could be identified in this table, so the disclosure control rules could not be checked automatically.", "") if {
+reviews contains {"path": f.path, "severity": "review", "rule": "egress.counts_unidentified", "message": "No count columns could be identified in this table, so the disclosure control rules could not be checked automatically.", "location": ""} if {
 	some f in analysed
 	f.analysis.type in table_types
 	object.get(object.get(f.analysis, "counts", {}), "identified", false) != true
 }
 
-table_reviews contains finding(f.path, "review", "egress.negative_counts", msg, loc(object.get(f.analysis, "locations", {}), "negative_counts")) if {
+table_reviews contains {"path": f.path, "severity": "review", "rule": "egress.negative_counts", "message": msg, "location": object.get(object.get(f.analysis, "locations", {}), "negative_counts", "")} if {
 	some f in table_noisy
-	n := num(object.get(f.analysis, "counts", {}), "negative")
+	n := object.get(object.get(f.analysis, "counts", {}), "negative", 0)
 	n > 0
 	msg := sprintf("%d count cells are negative.", [n])
 }
 
-table_reviews contains finding(f.path, "review", "egress.magnitude_unchecked", msg, "") if {
+table_reviews contains {"path": f.path, "severity": "review", "rule": "egress.magnitude_unchecked", "message": msg, "location": ""} if {
 	some f in table_noisy
 	n := object.get(f.analysis, "magnitude_unchecked", 0)
 	n > 0
 	msg := sprintf("%d columns hold magnitudes (sums, means or rates) that no sidecar of contributor statistics covers, so dominance and p-ratio could not be checked.", [n])
 }
 
-table_reviews contains finding(f.path, "review", "egress.sidecar_invalid", msg, "") if {
+table_reviews contains {"path": f.path, "severity": "review", "rule": "egress.sidecar_invalid", "message": msg, "location": ""} if {
 	some f in table_noisy
 	s := object.get(f.analysis, "sidecar", {})
 	s.present == true
@@ -501,28 +492,28 @@ table_reviews contains finding(f.path, "review", "egress.sidecar_invalid", msg, 
 	msg := sprintf("The sidecar of contributor statistics could not be used: %s.", [object.get(s, "error", "unknown error")])
 }
 
-table_reviews contains finding(f.path, "review", "egress.sidecar_inapplicable", msg, "") if {
+table_reviews contains {"path": f.path, "severity": "review", "rule": "egress.sidecar_inapplicable", "message": msg, "location": ""} if {
 	some f in table_noisy
-	n := num(object.get(f.analysis, "sidecar", {}), "inapplicable")
+	n := object.get(object.get(f.analysis, "sidecar", {}), "inapplicable", 0)
 	n > 0
 	msg := sprintf("The magnitude rules could not be applied to %d cells (negative values, or too few largest contributions listed).", [n])
 }
 
-table_reviews contains finding(f.path, "review", "egress.malformed", msg, loc(object.get(f.analysis, "locations", {}), "malformed")) if {
+table_reviews contains {"path": f.path, "severity": "review", "rule": "egress.malformed", "message": msg, "location": object.get(object.get(f.analysis, "locations", {}), "malformed", "")} if {
 	some f in table_noisy
 	n := object.get(f.analysis, "malformed", 0)
 	n > 0
 	msg := sprintf("%d rows are malformed: stray quotes, or a different number of fields from the header.", [n])
 }
 
-table_reviews contains finding(f.path, "review", "egress.markdown_table", msg, "") if {
+table_reviews contains {"path": f.path, "severity": "review", "rule": "egress.markdown_table", "message": msg, "location": ""} if {
 	some f in table_noisy
 	n := object.get(f.analysis, "markdown_tables", 0)
 	n > 0
 	msg := sprintf("The document holds %d Markdown table rows, whose cells are not checked automatically.", [n])
 }
 
-table_reviews contains finding(f.path, "review", "egress.individual_level_possible", msg, "") if {
+table_reviews contains {"path": f.path, "severity": "review", "rule": "egress.individual_level_possible", "message": msg, "location": ""} if {
 	some f in table_noisy
 	f.analysis.individual_level_possible == true
 	object.get(f.analysis, "individual_level", false) != true
@@ -531,13 +522,14 @@ table_reviews contains finding(f.path, "review", "egress.individual_level_possib
 
 # Outcomes.
 
-findings := ((hard | disclosure) | reviews) | exceptions
+# by_path groups the findings by file, each set added in one pass.
+by_path[x.path] contains x if some x in hard
 
-# by_path groups the findings by file, in one pass.
-by_path[p] contains x if {
-	some x in findings
-	p := x.path
-}
+by_path[x.path] contains x if some x in disclosure
+
+by_path[x.path] contains x if some x in reviews
+
+by_path[x.path] contains x if some x in exceptions
 
 # decided holds the decision on each file with findings.
 decided := {p: {"outcome": worst(xs), "findings": [{"rule": x.rule, "message": x.message, "location": x.location} | some x in xs]} | some p, xs in by_path}
