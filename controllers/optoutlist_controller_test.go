@@ -215,8 +215,8 @@ func optOutCondition(list *fivesafesv1alpha1.OptOutList, ty string) *metav1.Cond
 	return meta.FindStatusCondition(list.Status.Conditions, ty)
 }
 
-// waitForOptOutEvent waits for an event about the list with the given reason.
-func waitForOptOutEvent(t *testing.T, name, reason string) eventsv1.Event {
+// waitForEvent waits for an event about the object of this kind and name with the given reason.
+func waitForEvent(t *testing.T, kind, name, reason string) eventsv1.Event {
 	t.Helper()
 	var found eventsv1.Event
 	err := wait.PollUntilContextTimeout(t.Context(), 100*time.Millisecond, 20*time.Second, true, func(ctx context.Context) (bool, error) {
@@ -225,7 +225,7 @@ func waitForOptOutEvent(t *testing.T, name, reason string) eventsv1.Event {
 			return false, err
 		}
 		for _, e := range evs.Items {
-			if e.Regarding.Kind == "OptOutList" && e.Regarding.Name == name && e.Reason == reason {
+			if e.Regarding.Kind == kind && e.Regarding.Name == name && e.Reason == reason {
 				found = e
 				return true, nil
 			}
@@ -233,7 +233,7 @@ func waitForOptOutEvent(t *testing.T, name, reason string) eventsv1.Event {
 		return false, nil
 	})
 	if err != nil {
-		t.Fatalf("no %s event for %s: %v", reason, name, err)
+		t.Fatalf("no %s event for %s %s: %v", reason, kind, name, err)
 	}
 	return found
 }
@@ -257,7 +257,7 @@ func TestOptOutListLoadsAndReloads(t *testing.T) {
 	if list.Status.LoadedAt == nil || !list.Status.LoadedAt.Time.Equal(h.clock.Now()) {
 		t.Errorf("loadedAt = %v, want %v", list.Status.LoadedAt, h.clock.Now())
 	}
-	waitForOptOutEvent(t, name, controllers.ReasonOptOutLoaded)
+	waitForEvent(t, "OptOutList", name, controllers.ReasonOptOutLoaded)
 
 	t.Run("resync with nothing changed writes no status and keeps the set", func(t *testing.T) {
 		set, _, _, _ := h.cache.Current(name)
@@ -341,7 +341,7 @@ func TestOptOutListDigestMismatch(t *testing.T) {
 	if _, _, _, ok := h.cache.Current(name); ok {
 		t.Error("a refused snapshot is in the cache")
 	}
-	waitForOptOutEvent(t, name, controllers.ReasonOptOutDigestMismatch)
+	waitForEvent(t, "OptOutList", name, controllers.ReasonOptOutDigestMismatch)
 
 	reads := h.s3.reads.Load()
 	again, _, err := h.reconcile(t, name)
@@ -403,7 +403,7 @@ func TestOptOutListSourceUnavailable(t *testing.T) {
 	if _, _, _, ok := h.cache.Current(name); ok {
 		t.Error("the cache holds a snapshot for a missing object")
 	}
-	waitForOptOutEvent(t, name, controllers.ReasonOptOutSourceUnavailable)
+	waitForEvent(t, "OptOutList", name, controllers.ReasonOptOutSourceUnavailable)
 
 	body := optOutSnapshot(t, 500)
 	h.upload(t, bucket, key, body)

@@ -167,10 +167,20 @@ func (r *WorkspaceReconciler) patchWorkspaceStatus(ctx context.Context, s *works
 		base.Status = s.before
 		return base
 	}, "workspace")
-	if err == nil && s.before.ReadyAt == nil && s.ws.Status.ReadyAt != nil {
+	if err != nil {
+		return err
+	}
+	if s.before.ReadyAt == nil && s.ws.Status.ReadyAt != nil {
 		metrics.WorkspaceReadySeconds.Observe(s.ws.Status.ReadyAt.Sub(s.ws.CreationTimestamp.Time).Seconds())
 	}
-	return err
+	// Events follow the status they announce, so a status that could not be written is announced
+	// by the loop that writes it.
+	if r.Recorder != nil {
+		for _, e := range workspaceEvents(&s.before, &s.ws.Status) {
+			r.Recorder.Eventf(s.ws, nil, e.eventType, e.reason, e.action, "%s", e.note)
+		}
+	}
+	return nil
 }
 
 // changedByOthers passes updates and deletions of a workspace's parts, so that drift is put
@@ -178,6 +188,35 @@ func (r *WorkspaceReconciler) patchWorkspaceStatus(ctx context.Context, s *works
 var changedByOthers = builder.WithPredicates(predicate.Funcs{
 	CreateFunc: func(event.CreateEvent) bool { return false },
 })
+
+// podPolicyAtStart makes the workspace pod policy and its binding as soon as the manager leads.
+// The API server takes a moment to enforce a new policy, and researchers are let into a
+// workspace only once it does: made at start, the policy is in force before the first workspace
+// after an installation needs it, instead of holding that workspace back. Each workspace loop
+// still checks the policy, and puts it right if it was changed.
+type podPolicyAtStart struct{ r *WorkspaceReconciler }
+
+// NeedLeaderElection makes only the leader write the policy.
+func (podPolicyAtStart) NeedLeaderElection() bool { return true }
+
+// Start makes the policy, trying again with a growing pause until it succeeds or the manager
+// stops.
+func (p podPolicyAtStart) Start(ctx context.Context) error {
+	pause := 500 * time.Millisecond
+	for {
+		err := p.r.ensurePodPolicy(ctx)
+		if err == nil {
+			return nil
+		}
+		ctrl.LoggerFrom(ctx).Error(err, "Making the workspace pod policy at start; trying again", "after", pause)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, 30*time.Second)
+	}
+}
 
 // notStatusOnly passes every workspace event but an update that changed only the status: the
 // controller writes the status itself, once per loop, and reading it back would only run the
@@ -193,8 +232,12 @@ var notStatusOnly = predicate.Or(
 	}},
 )
 
-// SetupWithManager registers the controller and its watches.
+// SetupWithManager registers the controller, its watches, and the making of the pod policy when
+// the manager starts.
 func (r *WorkspaceReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if err := mgr.Add(podPolicyAtStart{r}); err != nil {
+		return fmt.Errorf("adding the pod policy starter: %w", err)
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&fivesafesv1alpha1.Workspace{}, builder.WithPredicates(notStatusOnly)).
 		Owns(&corev1.Namespace{}, changedByOthers).

@@ -25,6 +25,7 @@ import (
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -431,6 +432,12 @@ func TestWorkspaceExpiryAndDestruction(t *testing.T) {
 		t.Fatalf("namespace %s was not deleted", ns)
 	}
 	daa := waitFor(t, name, "recorded the destruction", func(d *fivesafesv1alpha1.DataAccessAgreement) bool { return len(d.Status.Destruction) == 4 })
+	// Each step of the workspace's life was announced once.
+	for reason, action := range map[string]string{controllers.ReasonWorkspaceReady: "Provision", controllers.ReasonSuspended: "Suspend", controllers.ReasonDestroyed: "Destroy"} {
+		if e := waitForEvent(t, "Workspace", name, reason); e.Action != action || e.Type != corev1.EventTypeNormal || e.Series != nil {
+			t.Errorf("%s event: action %q, type %q, series %v; want %s, Normal, once", reason, e.Action, e.Type, e.Series, action)
+		}
+	}
 	for _, d := range daa.Status.Destruction {
 		if d.Method == "" || d.Time.IsZero() {
 			t.Errorf("destruction record %+v is incomplete", d)
@@ -467,5 +474,37 @@ func touchWorkspace(t *testing.T, name string) {
 	ws.Annotations["fivesafes.io/reconcile-requested-at"] = clock.Now().Format(time.RFC3339Nano)
 	if err := env.Client.Patch(context.Background(), ws, patch); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The manager makes the workspace pod policy and its binding when it starts, before any
+// workspace asks for them, and makes them again as they should be.
+func TestPodPolicyMadeAtStart(t *testing.T) {
+	ctx := context.Background()
+	policy := &admissionregistrationv1.ValidatingAdmissionPolicy{}
+	binding := &admissionregistrationv1.ValidatingAdmissionPolicyBinding{}
+	for _, o := range []client.Object{policy, binding} {
+		// The suite's manager made them at its start.
+		err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 20*time.Second, true, func(ctx context.Context) (bool, error) {
+			return env.Client.Get(ctx, client.ObjectKey{Name: controllers.PodPolicyName}, o) == nil, nil
+		})
+		if err != nil {
+			t.Fatalf("%T %s was not made at start", o, controllers.PodPolicyName)
+		}
+	}
+	// Changed by someone else, they are put back by a starting manager.
+	binding.Spec.ValidationActions = []admissionregistrationv1.ValidationAction{admissionregistrationv1.Audit}
+	if err := env.Client.Update(ctx, binding); err != nil {
+		t.Fatal(err)
+	}
+	r := &controllers.WorkspaceReconciler{Client: env.Client, APIReader: env.Client, Scheme: env.Scheme}
+	if err := r.StartPodPolicy(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Client.Get(ctx, client.ObjectKey{Name: controllers.PodPolicyName}, binding); err != nil {
+		t.Fatal(err)
+	}
+	if got := binding.Spec.ValidationActions; len(got) != 1 || got[0] != admissionregistrationv1.Deny {
+		t.Fatalf("binding actions after start = %v, want [Deny]", got)
 	}
 }

@@ -173,21 +173,8 @@ func (r *WorkspaceReconciler) reconcileQuota(ctx context.Context, s *workspaceSc
 // the namespace's annotation says which images its pods may run. It removes the per-workspace
 // binding earlier versions made.
 func (r *WorkspaceReconciler) reconcilePodPolicy(ctx context.Context, s *workspaceScope) (ctrl.Result, error) {
-	policy := &admissionregistrationv1.ValidatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: PodPolicyName}}
-	if _, err := controllerutil.CreateOrUpdate(ctx, r.Client, policy, func() error {
-		policy.Labels = mergeLabels(policy.Labels, map[string]string{LabelManagedBy: managedBy})
-		policy.Spec = desiredPodPolicy()
-		return nil
-	}); err != nil {
-		return ctrl.Result{}, fmt.Errorf("ensuring the workspace pod policy: %w", err)
-	}
-	b := &admissionregistrationv1.ValidatingAdmissionPolicyBinding{ObjectMeta: metav1.ObjectMeta{Name: PodPolicyName}}
-	if _, err := controllerutil.CreateOrUpdate(ctx, r.Client, b, func() error {
-		b.Labels = mergeLabels(b.Labels, map[string]string{LabelManagedBy: managedBy})
-		b.Spec = desiredPodPolicyBinding()
-		return nil
-	}); err != nil {
-		return ctrl.Result{}, fmt.Errorf("ensuring the workspace pod policy binding: %w", err)
+	if err := r.ensurePodPolicy(ctx); err != nil {
+		return ctrl.Result{}, err
 	}
 	old := &admissionregistrationv1.ValidatingAdmissionPolicyBinding{}
 	if err := r.Get(ctx, client.ObjectKey{Name: "fivesafes-ws-" + s.ws.Name}, old); err == nil {
@@ -198,6 +185,38 @@ func (r *WorkspaceReconciler) reconcilePodPolicy(ctx context.Context, s *workspa
 		return ctrl.Result{}, fmt.Errorf("reading the earlier per-workspace pod policy binding: %w", err)
 	}
 	return ctrl.Result{}, nil
+}
+
+// ensurePodPolicy makes the cluster-wide workspace pod policy and its binding as they should be.
+// Several loops, and the manager at start, may make them at once: one that finds them made since
+// its cache was read updates them as they are.
+func (r *WorkspaceReconciler) ensurePodPolicy(ctx context.Context) error {
+	policy := &admissionregistrationv1.ValidatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: PodPolicyName}}
+	if err := r.ensureShared(ctx, policy, func() error {
+		policy.Labels = mergeLabels(policy.Labels, map[string]string{LabelManagedBy: managedBy})
+		policy.Spec = desiredPodPolicy()
+		return nil
+	}); err != nil {
+		return fmt.Errorf("ensuring the workspace pod policy: %w", err)
+	}
+	b := &admissionregistrationv1.ValidatingAdmissionPolicyBinding{ObjectMeta: metav1.ObjectMeta{Name: PodPolicyName}}
+	if err := r.ensureShared(ctx, b, func() error {
+		b.Labels = mergeLabels(b.Labels, map[string]string{LabelManagedBy: managedBy})
+		b.Spec = desiredPodPolicyBinding()
+		return nil
+	}); err != nil {
+		return fmt.Errorf("ensuring the workspace pod policy binding: %w", err)
+	}
+	return nil
+}
+
+// ensureShared creates or updates an object no single workspace owns.
+func (r *WorkspaceReconciler) ensureShared(ctx context.Context, obj client.Object, desired func() error) error {
+	_, err := controllerutil.CreateOrUpdate(ctx, r.Client, obj, desired)
+	if apierrors.IsAlreadyExists(err) {
+		err = r.updateLive(ctx, obj, desired)
+	}
+	return err
 }
 
 // reconcileStorage makes the bucket and a user confined to it, and keeps the credentials in the
@@ -641,12 +660,54 @@ func recordDestruction(s *workspaceScope, part, method string) {
 }
 
 // summariseWorkspace sets the phase, Ready and observedGeneration.
+// workspaceEvent is an event a change of a workspace's status calls for.
+type workspaceEvent struct {
+	eventType, reason, action, note string
+}
+
+// workspaceEvents returns the events that announce the change of a workspace's status from
+// before to after: the workspace becoming Ready, leaving Ready (suspended, destroyed, or broken
+// after it was ready), and one of its parts failing. Progress while it is provisioned is not
+// announced: a new workspace normally gets one event, when it becomes Ready.
+func workspaceEvents(before, after *fivesafesv1alpha1.WorkspaceStatus) []workspaceEvent {
+	var out []workspaceEvent
+	was := meta.FindStatusCondition(before.Conditions, fivesafesv1alpha1.ConditionReady)
+	now := meta.FindStatusCondition(after.Conditions, fivesafesv1alpha1.ConditionReady)
+	if now != nil && (was == nil || was.Status != now.Status || was.Reason != now.Reason) {
+		switch {
+		case now.Status == metav1.ConditionTrue:
+			out = append(out, workspaceEvent{corev1.EventTypeNormal, now.Reason, "Provision", "The workspace is ready: " + now.Message})
+		case now.Reason == ReasonSuspended:
+			out = append(out, workspaceEvent{corev1.EventTypeNormal, now.Reason, "Suspend", "The workspace is suspended: " + now.Message})
+		case now.Reason == ReasonDestroyed:
+			out = append(out, workspaceEvent{corev1.EventTypeNormal, now.Reason, "Destroy", "The workspace is destroyed: " + now.Message})
+		case was != nil && was.Status == metav1.ConditionTrue:
+			out = append(out, workspaceEvent{corev1.EventTypeWarning, now.Reason, "Provision", "The workspace is no longer ready: " + now.Message})
+		}
+	}
+	for _, part := range workspaceParts {
+		c, p := meta.FindStatusCondition(after.Conditions, part), meta.FindStatusCondition(before.Conditions, part)
+		if c == nil || c.Status != metav1.ConditionFalse || c.Reason == ReasonPolicyNotEnforced {
+			continue
+		}
+		if p == nil || p.Status != c.Status || p.Reason != c.Reason {
+			out = append(out, workspaceEvent{corev1.EventTypeWarning, c.Reason, "Provision", part + " failed: " + c.Message})
+		}
+	}
+	return out
+}
+
+// workspaceParts are the conditions of the parts a Ready workspace needs.
+var workspaceParts = []string{
+	fivesafesv1alpha1.WorkspaceNamespaceReady, fivesafesv1alpha1.WorkspaceNetworkIsolated,
+	fivesafesv1alpha1.WorkspaceStorageReady, fivesafesv1alpha1.WorkspaceKeyReady,
+}
+
 func (r *WorkspaceReconciler) summariseWorkspace(s *workspaceScope) {
 	ws := s.ws
 	ws.Status.ObservedGeneration = ws.Generation
-	parts := []string{fivesafesv1alpha1.WorkspaceNamespaceReady, fivesafesv1alpha1.WorkspaceNetworkIsolated, fivesafesv1alpha1.WorkspaceStorageReady, fivesafesv1alpha1.WorkspaceKeyReady}
 	var missing []string
-	for _, p := range parts {
+	for _, p := range workspaceParts {
 		if !meta.IsStatusConditionTrue(ws.Status.Conditions, p) {
 			missing = append(missing, p)
 		}
