@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -96,15 +97,32 @@ func lowestRequeue(a, b ctrl.Result) ctrl.Result {
 	return a
 }
 
-// patchStatus writes obj's status, once per loop and only when it changed from before: a merge
-// patch against base, which is obj as read with its status as it was. An object already gone is
-// no error.
+// patchStatus writes obj's status, once per loop and only when it changed: from before, the
+// status as read, and from what this process last wrote, when the read predates that write. It
+// is a merge patch against base, which is obj as read with its status as it was; a change the
+// patch cannot carry (a nil list made empty, a time read back at a coarser precision) writes
+// nothing. An object already gone is no error.
 func patchStatus(ctx context.Context, c client.Client, obj client.Object, before, after any, base func() client.Object, kind string) error {
 	if equality.Semantic.DeepEqual(before, after) {
 		return nil
 	}
-	if err := c.Status().Patch(ctx, obj, client.MergeFrom(base())); client.IgnoreNotFound(err) != nil {
-		return fmt.Errorf("patching %s status: %w", kind, err)
+	uid, rv := obj.GetUID(), obj.GetResourceVersion()
+	if ownStatusWrites.written(uid, rv, after) {
+		return nil
 	}
+	data, err := client.MergeFrom(base()).Data(obj)
+	if err != nil {
+		return fmt.Errorf("computing the %s status patch: %w", kind, err)
+	}
+	if string(data) == "{}" {
+		return nil
+	}
+	if err := c.Status().Patch(ctx, obj, client.RawPatch(types.MergePatchType, data)); err != nil {
+		if client.IgnoreNotFound(err) != nil {
+			return fmt.Errorf("patching %s status: %w", kind, err)
+		}
+		return nil
+	}
+	ownStatusWrites.wrote(uid, rv, after)
 	return nil
 }

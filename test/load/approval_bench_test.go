@@ -350,7 +350,8 @@ func BenchmarkApprovalToReady(b *testing.B) {
 	for _, n := range []int{1, 200} {
 		b.Run(fmt.Sprintf("agreements=%d", n), func(b *testing.B) {
 			var op, floor []time.Duration
-			steps, cpu := stepTotals(b), processCPU()
+			steps, cpu, reqs := stepTotals(b), processCPU(), apiRequests(b)
+			profileAPIServer(b, 10*time.Second)
 			for i := 0; i < b.N; i++ {
 				prefix := fmt.Sprintf("load-%d-%d", n, runs.Add(1))
 				floor = append(floor, floorLatencies(b, prefix, n)...)
@@ -363,7 +364,7 @@ func BenchmarkApprovalToReady(b *testing.B) {
 			b.ReportMetric(float64(f50.Milliseconds()), "floor-p50-ms")
 			b.ReportMetric(float64(f95.Milliseconds()), "floor-p95-ms")
 			b.ReportMetric(float64(p95)/float64(f95), "p95-ratio")
-			reportBreakdown(b, n*b.N, steps, cpu)
+			reportBreakdown(b, n*b.N, steps, cpu, reqs)
 		})
 	}
 }

@@ -18,6 +18,8 @@ package load
 
 import (
 	"bytes"
+	"cmp"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -29,6 +31,7 @@ import (
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
+	"k8s.io/client-go/kubernetes"
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 )
 
@@ -123,9 +126,76 @@ func processCPU() map[string]time.Duration {
 	return out
 }
 
-// reportBreakdown logs, per workspace made, the mean time of each workspace reconcile step and the
-// CPU time each process used since the run began.
-func reportBreakdown(b *testing.B, workspaces int, before map[string]stepTotal, cpuBefore map[string]time.Duration) {
+// apiRequests returns the number of requests the API server has served so far, by verb and
+// resource (and subresource), from its apiserver_request_total counter; empty if the API server's
+// metrics cannot be read.
+func apiRequests(b *testing.B) map[string]float64 {
+	b.Helper()
+	cs, err := kubernetes.NewForConfig(env.Config)
+	if err != nil {
+		b.Fatal(err)
+	}
+	raw, err := cs.Discovery().RESTClient().Get().AbsPath("/metrics").DoRaw(context.Background())
+	if err != nil {
+		b.Logf("reading the API server's metrics: %v", err)
+		return nil
+	}
+	out := map[string]float64{}
+	for _, line := range strings.Split(string(raw), "\n") {
+		rest, ok := strings.CutPrefix(line, "apiserver_request_total{")
+		if !ok {
+			continue
+		}
+		labels, value, ok := strings.Cut(rest, "} ")
+		if !ok {
+			continue
+		}
+		n, err := strconv.ParseFloat(value, 64)
+		if err != nil {
+			continue
+		}
+		l := map[string]string{}
+		for _, kv := range strings.Split(labels, ",") {
+			k, v, _ := strings.Cut(kv, "=")
+			l[k] = strings.Trim(v, `"`)
+		}
+		key := l["verb"] + " " + l["resource"]
+		if l["subresource"] != "" {
+			key += "/" + l["subresource"]
+		}
+		out[key] += n
+	}
+	return out
+}
+
+// profileAPIServer, when FIVESAFES_LOAD_APISERVER_PROFILE names a file, starts taking a CPU
+// profile of the API server for the given time and writes it there: the API server is the largest
+// user of CPU in these runs. Read it with `go tool pprof <kube-apiserver binary> <file>`.
+func profileAPIServer(b *testing.B, d time.Duration) {
+	b.Helper()
+	file := os.Getenv("FIVESAFES_LOAD_APISERVER_PROFILE")
+	if file == "" {
+		return
+	}
+	cs, err := kubernetes.NewForConfig(env.Config)
+	if err != nil {
+		b.Fatal(err)
+	}
+	go func() {
+		raw, err := cs.Discovery().RESTClient().Get().AbsPath("/debug/pprof/profile").
+			Param("seconds", strconv.Itoa(int(d.Seconds()))).Timeout(d + time.Minute).DoRaw(context.Background())
+		if err == nil {
+			err = os.WriteFile(file, raw, 0o600)
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "profiling the API server: %v\n", err)
+		}
+	}()
+}
+
+// reportBreakdown logs, per workspace made, the mean time of each workspace reconcile step, the
+// CPU time each process used and the requests the API server served since the run began.
+func reportBreakdown(b *testing.B, workspaces int, before map[string]stepTotal, cpuBefore map[string]time.Duration, reqBefore map[string]float64) {
 	b.Helper()
 	var buf strings.Builder
 	w := tabwriter.NewWriter(&buf, 0, 4, 2, ' ', tabwriter.AlignRight)
@@ -153,6 +223,26 @@ func reportBreakdown(b *testing.B, workspaces int, before map[string]stepTotal, 
 	for _, p := range procs {
 		fmt.Fprintf(w, "%s\t\t\t%.1f\t\n", p, float64((cpu[p]-cpuBefore[p]).Milliseconds())/float64(workspaces))
 	}
+	fmt.Fprintf(w, "\t\t\t\t\nAPI requests (operator, clients and floor)\t\t\tper workspace\t\n")
+	reqs := apiRequests(b)
+	keys := make([]string, 0, len(reqs))
+	total := 0.0
+	for k := range reqs {
+		if d := reqs[k] - reqBefore[k]; d > 0 {
+			keys = append(keys, k)
+			total += d
+		}
+	}
+	slices.SortFunc(keys, func(x, y string) int {
+		if c := cmp.Compare(reqs[y]-reqBefore[y], reqs[x]-reqBefore[x]); c != 0 {
+			return c
+		}
+		return strings.Compare(x, y)
+	})
+	for _, k := range keys {
+		fmt.Fprintf(w, "%s\t\t\t%.2f\t\n", k, (reqs[k]-reqBefore[k])/float64(workspaces))
+	}
+	fmt.Fprintf(w, "(all)\t\t\t%.2f\t\n", total/float64(workspaces))
 	_ = w.Flush()
 	b.Logf("workspaces made: %d\n%s", workspaces, buf.String())
 }
