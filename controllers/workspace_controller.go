@@ -171,7 +171,9 @@ func (r *WorkspaceReconciler) patchWorkspaceStatus(ctx context.Context, s *works
 		return err
 	}
 	if s.before.ReadyAt == nil && s.ws.Status.ReadyAt != nil {
-		metrics.WorkspaceReadySeconds.Observe(s.ws.Status.ReadyAt.Sub(s.ws.CreationTimestamp.Time).Seconds())
+		// The creation time is the API server's and readyAt the manager's: a skew between their
+		// clocks must not make the time taken negative.
+		metrics.WorkspaceReadySeconds.Observe(max(0, s.ws.Status.ReadyAt.Sub(s.ws.CreationTimestamp.Time).Seconds()))
 	}
 	// Events follow the status they announce, so a status that could not be written is announced
 	// by the loop that writes it.
