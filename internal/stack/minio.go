@@ -19,6 +19,7 @@ package stack
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"path/filepath"
 	"time"
 )
@@ -74,8 +75,14 @@ func StartMinIO(ctx context.Context, o MinIOOptions) (*MinIO, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Ready, not just live: a live server may still answer "Server not initialized yet".
-	if err := waitHTTP(ctx, p, "http://"+endpoint+"/minio/health/ready", 60*time.Second, 200); err != nil {
+	// Ready, not just live: a live server may still answer "Server not initialized yet". The
+	// readiness check itself answers 200 before the object layer is up, and says so only in a
+	// header.
+	ready := func(resp *http.Response) bool {
+		return resp.StatusCode == http.StatusOK && resp.Header.Get("X-Minio-Server-Status") != "offline"
+	}
+	client := &http.Client{Timeout: 2 * time.Second}
+	if err := poll(ctx, client, p, "http://"+endpoint+"/minio/health/ready", 60*time.Second, ready); err != nil {
 		_ = p.Stop(5 * time.Second)
 		return nil, fmt.Errorf("starting minio: %w", err)
 	}

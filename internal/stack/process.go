@@ -30,6 +30,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -131,7 +132,12 @@ func FreePort() (int, error) {
 // waitHTTP polls url until it answers with one of the accepted status codes, the process exits,
 // or the timeout passes.
 func waitHTTP(ctx context.Context, p *Process, url string, timeout time.Duration, accept ...int) error {
-	return poll(ctx, &http.Client{Timeout: 2 * time.Second}, p, url, timeout, accept)
+	return poll(ctx, &http.Client{Timeout: 2 * time.Second}, p, url, timeout, statusIn(accept))
+}
+
+// statusIn accepts an answer with one of the status codes.
+func statusIn(accept []int) func(*http.Response) bool {
+	return func(resp *http.Response) bool { return slices.Contains(accept, resp.StatusCode) }
 }
 
 // waitHTTPS is waitHTTP for a loopback endpoint serving a self-signed certificate: only the
@@ -141,10 +147,10 @@ func waitHTTPS(ctx context.Context, p *Process, url string, timeout time.Duratio
 		Timeout:   2 * time.Second,
 		Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}, //nolint:gosec // loopback health probe
 	}
-	return poll(ctx, client, p, url, timeout, []int{200})
+	return poll(ctx, client, p, url, timeout, statusIn([]int{200}))
 }
 
-func poll(ctx context.Context, client *http.Client, p *Process, url string, timeout time.Duration, accept []int) error {
+func poll(ctx context.Context, client *http.Client, p *Process, url string, timeout time.Duration, healthy func(*http.Response) bool) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	for {
@@ -154,10 +160,8 @@ func poll(ctx context.Context, client *http.Client, p *Process, url string, time
 		}
 		if resp, err := client.Do(req); err == nil {
 			_ = resp.Body.Close()
-			for _, c := range accept {
-				if resp.StatusCode == c {
-					return nil
-				}
+			if healthy(resp) {
+				return nil
 			}
 		}
 		if p.Exited() {
