@@ -60,7 +60,7 @@ func objectStore(t *testing.T, bucket, mode string) (*audit.ObjectStore, *minio.
 // ordered listing after a name.
 func TestObjectStoreContract(t *testing.T) {
 	ctx := context.Background()
-	s, _ := objectStore(t, "audit-contract", audit.RetentionNone)
+	s, _ := objectStore(t, fmt.Sprintf("audit-contract-%d", time.Now().UnixNano()), audit.RetentionNone)
 	if err := s.Put(ctx, "tail/000000000001.jsonl", []byte("one\n")); err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +93,9 @@ func TestObjectStoreContract(t *testing.T) {
 // its sealed segments are locked against deletion.
 func TestLogOnObjectStore(t *testing.T) {
 	ctx := context.Background()
-	s, mc := objectStore(t, "audit-locked", audit.RetentionCompliance)
+	// Locked objects outlive the test: each run has a bucket of its own.
+	bucket := fmt.Sprintf("audit-locked-%d", time.Now().UnixNano())
+	s, mc := objectStore(t, bucket, audit.RetentionCompliance)
 	log, err := audit.Open(ctx, s, audit.Options{SegmentSize: 16, CheckpointEvery: 8})
 	if err != nil {
 		t.Fatal(err)
@@ -135,11 +137,11 @@ func TestLogOnObjectStore(t *testing.T) {
 		t.Fatalf("no sealed segments: %v %v", segments, err)
 	}
 	// Object lock: the sealed segment's version cannot be deleted.
-	info, err := mc.StatObject(ctx, "audit-locked", "log/"+segments[0], minio.StatObjectOptions{})
+	info, err := mc.StatObject(ctx, bucket, "log/"+segments[0], minio.StatObjectOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = mc.RemoveObject(ctx, "audit-locked", "log/"+segments[0], minio.RemoveObjectOptions{VersionID: info.VersionID})
+	err = mc.RemoveObject(ctx, bucket, "log/"+segments[0], minio.RemoveObjectOptions{VersionID: info.VersionID})
 	if err == nil {
 		t.Fatal("a locked audit segment was deleted")
 	}

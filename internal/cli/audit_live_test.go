@@ -19,8 +19,10 @@ package cli
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/minio/minio-go/v7"
 
@@ -35,7 +37,8 @@ func TestAuditLiveBucket(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const bucket = "fivesafes-audit-live"
+	// The test forges an entry in the bucket: each run has a bucket of its own.
+	bucket := fmt.Sprintf("fivesafes-audit-live-%d", time.Now().UnixNano())
 	if err := audit.EnsureAuditBucket(ctx, mc, bucket, audit.RetentionNone); err != nil {
 		t.Fatal(err)
 	}

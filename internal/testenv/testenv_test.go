@@ -19,6 +19,7 @@ package testenv
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -100,14 +101,16 @@ func TestMinIORoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := mc.MakeBucket(ctx, "testenv", minio.MakeBucketOptions{ObjectLocking: true}); err != nil {
+	// A locked bucket cannot be removed: each run makes its own.
+	bucket := fmt.Sprintf("testenv-%d", time.Now().UnixNano())
+	if err := mc.MakeBucket(ctx, bucket, minio.MakeBucketOptions{ObjectLocking: true}); err != nil {
 		t.Fatalf("making bucket: %v", err)
 	}
 	body := []byte("hello, safe setting")
-	if _, err := mc.PutObject(ctx, "testenv", "a.txt", bytes.NewReader(body), int64(len(body)), minio.PutObjectOptions{}); err != nil {
+	if _, err := mc.PutObject(ctx, bucket, "a.txt", bytes.NewReader(body), int64(len(body)), minio.PutObjectOptions{}); err != nil {
 		t.Fatalf("putting object: %v", err)
 	}
-	obj, err := mc.GetObject(ctx, "testenv", "a.txt", minio.GetObjectOptions{})
+	obj, err := mc.GetObject(ctx, bucket, "a.txt", minio.GetObjectOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
