@@ -149,10 +149,12 @@ func (r *DataAccessAgreementReconciler) SetupWithManager(mgr ctrl.Manager) error
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&fivesafesv1alpha1.DataAccessAgreement{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		Owns(&fivesafesv1alpha1.Workspace{}).
+		// A decision counts by its spec; its status is this controller's own record of whether it
+		// counted, so writing that status needs no further look at the agreement.
 		Watches(&fivesafesv1alpha1.AgreementApproval{}, handler.EnqueueRequestsFromMapFunc(
 			func(_ context.Context, o client.Object) []reconcile.Request {
 				return []reconcile.Request{{NamespacedName: client.ObjectKey{Name: o.(*fivesafesv1alpha1.AgreementApproval).Spec.Agreement}}}
-			})).
+			}), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&fivesafesv1alpha1.Dataset{}, handler.EnqueueRequestsFromMapFunc(r.agreementsUsingDataset),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Named("dataaccessagreement").
