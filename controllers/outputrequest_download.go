@@ -96,6 +96,7 @@ func (r *OutputRequestReconciler) issueDownload(ctx context.Context, s *outputSc
 	name := DownloadSecret(or.Name)
 	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: or.Namespace}}
 	if _, err := controllerutil.CreateOrUpdate(ctx, r.Client, secret, func() error {
+		secret.Labels = mergeLabels(secret.Labels, map[string]string{LabelManagedBy: managedBy})
 		secret.Type = corev1.SecretTypeOpaque
 		secret.Data = map[string][]byte{"urls.json": body, "expiresAt": []byte(expires.Format(time.RFC3339)), "requestedAt": []byte(want)}
 		return controllerutil.SetControllerReference(or, secret, r.Scheme)

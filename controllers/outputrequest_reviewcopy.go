@@ -133,6 +133,7 @@ func (r *OutputRequestReconciler) issueReviewCopy(ctx context.Context, s *output
 	}
 	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: or.Namespace}}
 	if _, err := controllerutil.CreateOrUpdate(ctx, r.Client, secret, func() error {
+		secret.Labels = mergeLabels(secret.Labels, map[string]string{LabelManagedBy: managedBy})
 		secret.Type = corev1.SecretTypeOpaque
 		secret.Data = map[string][]byte{
 			reviewCopyURLs: body, reviewCopyDigest: []byte(or.Status.ContentDigest), reviewCopyExpires: []byte(expires.Format(time.RFC3339)),

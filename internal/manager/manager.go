@@ -426,6 +426,8 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
 			// The only ConfigMap the manager reads is the policy override in its own namespace.
 			&corev1.ConfigMap{}: {Namespaces: map[string]cache.Config{o.LeaderElectionNamespace: {}}},
+			// The only Secrets it reads are those it made: it holds no other Secret of the cluster.
+			&corev1.Secret{}: {Label: controllers.ManagedSecrets()},
 		}},
 		Metrics:                       metrics,
 		HealthProbeBindAddress:        o.ProbeAddr,
@@ -483,6 +485,17 @@ func Setup(mgr ctrl.Manager, o Options) error {
 	})
 	if err != nil {
 		return fmt.Errorf("configuring the object storage client: %w", err)
+	}
+	// Secrets made before the cache was limited to labelled ones are labelled before any
+	// controller looks for them.
+	labelCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	n, err := controllers.LabelOwnedSecrets(labelCtx, mgr.GetAPIReader(), mgr.GetClient())
+	cancel()
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		ctrl.Log.Info("Labelled the Secrets of earlier versions", "secrets", n)
 	}
 	auditLog := &auditLog{client: s3, o: o.Audit}
 	registerMetrics.Do(func() { metrics.Register(mgr.GetClient()) })
