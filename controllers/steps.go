@@ -103,26 +103,33 @@ func lowestRequeue(a, b ctrl.Result) ctrl.Result {
 // patch cannot carry (a nil list made empty, a time read back at a coarser precision) writes
 // nothing. An object already gone is no error.
 func patchStatus(ctx context.Context, c client.Client, obj client.Object, before, after any, base func() client.Object, kind string) error {
+	_, err := writeStatus(ctx, c, obj, before, after, base, kind)
+	return err
+}
+
+// writeStatus is patchStatus, and reports whether it wrote the status: a loop announces a change
+// only when it is the one that made it.
+func writeStatus(ctx context.Context, c client.Client, obj client.Object, before, after any, base func() client.Object, kind string) (bool, error) {
 	if equality.Semantic.DeepEqual(before, after) {
-		return nil
+		return false, nil
 	}
 	uid, rv := obj.GetUID(), obj.GetResourceVersion()
 	if ownStatusWrites.written(uid, rv, after) {
-		return nil
+		return false, nil
 	}
 	data, err := client.MergeFrom(base()).Data(obj)
 	if err != nil {
-		return fmt.Errorf("computing the %s status patch: %w", kind, err)
+		return false, fmt.Errorf("computing the %s status patch: %w", kind, err)
 	}
 	if string(data) == "{}" {
-		return nil
+		return false, nil
 	}
 	if err := c.Status().Patch(ctx, obj, client.RawPatch(types.MergePatchType, data)); err != nil {
 		if client.IgnoreNotFound(err) != nil {
-			return fmt.Errorf("patching %s status: %w", kind, err)
+			return false, fmt.Errorf("patching %s status: %w", kind, err)
 		}
-		return nil
+		return false, nil
 	}
 	ownStatusWrites.wrote(uid, rv, after)
-	return nil
+	return true, nil
 }

@@ -162,12 +162,14 @@ func (r *WorkspaceReconciler) reconcileDelete(ctx context.Context, s *workspaceS
 }
 
 func (r *WorkspaceReconciler) patchWorkspaceStatus(ctx context.Context, s *workspaceScope) error {
-	err := patchStatus(ctx, r.Client, s.ws, s.before, s.ws.Status, func() client.Object {
+	wrote, err := writeStatus(ctx, r.Client, s.ws, s.before, s.ws.Status, func() client.Object {
 		base := s.ws.DeepCopy()
 		base.Status = s.before
 		return base
 	}, "workspace")
-	if err != nil {
+	if err != nil || !wrote {
+		// A loop that read the workspace before its predecessor's write took effect computes, and
+		// would announce, that predecessor's change again.
 		return err
 	}
 	if s.before.ReadyAt == nil && s.ws.Status.ReadyAt != nil {
@@ -175,8 +177,8 @@ func (r *WorkspaceReconciler) patchWorkspaceStatus(ctx context.Context, s *works
 		// clocks must not make the time taken negative.
 		metrics.WorkspaceReadySeconds.Observe(max(0, s.ws.Status.ReadyAt.Sub(s.ws.CreationTimestamp.Time).Seconds()))
 	}
-	// Events follow the status they announce, so a status that could not be written is announced
-	// by the loop that writes it.
+	// Events follow the status they announce: a status that could not be written is announced by
+	// the loop that writes it.
 	if r.Recorder != nil {
 		for _, e := range workspaceEvents(&s.before, &s.ws.Status) {
 			r.Recorder.Eventf(s.ws, nil, e.eventType, e.reason, e.action, "%s", e.note)

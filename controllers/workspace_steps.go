@@ -659,7 +659,6 @@ func recordDestruction(s *workspaceScope, part, method string) {
 	s.ws.Status.Destruction = append(s.ws.Status.Destruction, fivesafesv1alpha1.DestructionRecord{Part: part, Method: method, Time: metav1.NewTime(s.now)})
 }
 
-// summariseWorkspace sets the phase, Ready and observedGeneration.
 // workspaceEvent is an event a change of a workspace's status calls for.
 type workspaceEvent struct {
 	eventType, reason, action, note string
@@ -703,6 +702,7 @@ var workspaceParts = []string{
 	fivesafesv1alpha1.WorkspaceStorageReady, fivesafesv1alpha1.WorkspaceKeyReady,
 }
 
+// summariseWorkspace sets the phase, Ready and observedGeneration.
 func (r *WorkspaceReconciler) summariseWorkspace(s *workspaceScope) {
 	ws := s.ws
 	ws.Status.ObservedGeneration = ws.Generation
