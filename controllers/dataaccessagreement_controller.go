@@ -79,6 +79,17 @@ type agreementScope struct {
 	tally     tally
 	outcome   phaseOutcome
 	workspace *fivesafesv1alpha1.Workspace
+	// events are announced once the status that shows them is written.
+	events []agreementEvent
+}
+
+// agreementEvent is an event an agreement's loop will announce once its status is written.
+type agreementEvent struct {
+	eventType, reason, action, note string
+}
+
+func (s *agreementScope) announce(eventType, reason, action, note string) {
+	s.events = append(s.events, agreementEvent{eventType, reason, action, note})
 }
 
 // +kubebuilder:rbac:groups=fivesafes.io,resources=dataaccessagreements,verbs=get;list;watch
@@ -118,13 +129,22 @@ func (r *DataAccessAgreementReconciler) Reconcile(ctx context.Context, req ctrl.
 	return result, err
 }
 
-// patchStatus writes the status once, and only when it changed.
+// patchStatus writes the status once, and only when it changed, then announces the loop's
+// events. A loop that read the agreement before its predecessor's write took effect computes
+// that predecessor's change again, and writes and announces nothing.
 func (r *DataAccessAgreementReconciler) patchStatus(ctx context.Context, s *agreementScope) error {
-	return patchStatus(ctx, r.Client, s.daa, s.before, s.daa.Status, func() client.Object {
+	wrote, err := writeStatus(ctx, r.Client, s.daa, s.before, s.daa.Status, func() client.Object {
 		base := s.daa.DeepCopy()
 		base.Status = s.before
 		return base
 	}, "agreement")
+	if err != nil || !wrote || r.Recorder == nil {
+		return err
+	}
+	for _, e := range s.events {
+		r.Recorder.Eventf(s.daa, nil, e.eventType, e.reason, e.action, "%s", e.note)
+	}
+	return nil
 }
 
 // SetupWithManager registers the controller, its indexes and its watches.

@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -32,6 +33,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	fivesafesv1alpha1 "github.com/fivesafes/fivesafes/api/v1alpha1"
+	"github.com/fivesafes/fivesafes/controllers"
 	"github.com/fivesafes/fivesafes/internal/audit"
 	"github.com/fivesafes/fivesafes/internal/manifest"
 )
@@ -257,6 +259,13 @@ func TestAgreementLifecycle(t *testing.T) {
 	}
 	if got := workspaceState(t, name); got != fivesafesv1alpha1.WorkspaceSuspended {
 		t.Fatalf("workspace state after expiry = %s, want Suspended", got)
+	}
+	// The phase changes and the warning were announced, each by the loop that wrote it.
+	if e := waitForEvent(t, "DataAccessAgreement", name, controllers.ReasonEndsSoon); e.Type != corev1.EventTypeWarning || e.Action != "ExpiryWarning" {
+		t.Errorf("expiry warning event: type %s, action %s", e.Type, e.Action)
+	}
+	if e := waitForEvent(t, "DataAccessAgreement", name, controllers.ReasonValidityEnded); e.Action != "PhaseChange" || !strings.Contains(e.Note, "to Expired") || e.Series != nil {
+		t.Errorf("expiry event: action %s, note %q, series %v; want one PhaseChange to Expired", e.Action, e.Note, e.Series)
 	}
 }
 

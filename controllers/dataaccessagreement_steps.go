@@ -262,8 +262,7 @@ func (r *DataAccessAgreementReconciler) recordPhaseChange(ctx context.Context, s
 			return ctrl.Result{}, fmt.Errorf("recording phase change to %s in the audit log: %w", to, err)
 		}
 	}
-	r.Recorder.Eventf(s.daa, nil, corev1.EventTypeNormal, phaseReason(s), "PhaseChange",
-		"Phase changed from %s to %s", phaseOrNone(from), to)
+	s.announce(corev1.EventTypeNormal, phaseReason(s), "PhaseChange", fmt.Sprintf("Phase changed from %s to %s", phaseOrNone(from), to))
 	return ctrl.Result{}, nil
 }
 
@@ -272,7 +271,7 @@ func (r *DataAccessAgreementReconciler) announceExpiry(_ context.Context, s *agr
 	was := meta.IsStatusConditionTrue(s.before.Conditions, fivesafesv1alpha1.AgreementExpiringSoon)
 	now := meta.FindStatusCondition(s.daa.Status.Conditions, fivesafesv1alpha1.AgreementExpiringSoon)
 	if !was && now != nil && now.Status == metav1.ConditionTrue && s.daa.Status.Phase == fivesafesv1alpha1.AgreementActive {
-		r.Recorder.Eventf(s.daa, nil, corev1.EventTypeWarning, ReasonEndsSoon, "ExpiryWarning", "The agreement %s", now.Message)
+		s.announce(corev1.EventTypeWarning, ReasonEndsSoon, "ExpiryWarning", "The agreement "+now.Message)
 	}
 	return ctrl.Result{}, nil
 }
