@@ -80,16 +80,11 @@ type agreementScope struct {
 	outcome   phaseOutcome
 	workspace *fivesafesv1alpha1.Workspace
 	// events are announced once the status that shows them is written.
-	events []agreementEvent
-}
-
-// agreementEvent is an event an agreement's loop will announce once its status is written.
-type agreementEvent struct {
-	eventType, reason, action, note string
+	events []announcement
 }
 
 func (s *agreementScope) announce(eventType, reason, action, note string) {
-	s.events = append(s.events, agreementEvent{eventType, reason, action, note})
+	s.events = append(s.events, announcement{eventType, reason, action, note})
 }
 
 // +kubebuilder:rbac:groups=fivesafes.io,resources=dataaccessagreements,verbs=get;list;watch

@@ -97,6 +97,13 @@ func lowestRequeue(a, b ctrl.Result) ctrl.Result {
 	return a
 }
 
+// announcement is an event a loop makes once the status that shows it is written: a loop that
+// read an object before its predecessor's write took effect computes that change again, and must
+// not announce it twice.
+type announcement struct {
+	eventType, reason, action, note string
+}
+
 // patchStatus writes obj's status, once per loop and only when it changed: from before, the
 // status as read, and from what this process last wrote, when the read predates that write. It
 // is a merge patch against base, which is obj as read with its status as it was; a change the

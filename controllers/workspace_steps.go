@@ -659,29 +659,24 @@ func recordDestruction(s *workspaceScope, part, method string) {
 	s.ws.Status.Destruction = append(s.ws.Status.Destruction, fivesafesv1alpha1.DestructionRecord{Part: part, Method: method, Time: metav1.NewTime(s.now)})
 }
 
-// workspaceEvent is an event a change of a workspace's status calls for.
-type workspaceEvent struct {
-	eventType, reason, action, note string
-}
-
 // workspaceEvents returns the events that announce the change of a workspace's status from
 // before to after: the workspace becoming Ready, leaving Ready (suspended, destroyed, or broken
 // after it was ready), and one of its parts failing. Progress while it is provisioned is not
 // announced: a new workspace normally gets one event, when it becomes Ready.
-func workspaceEvents(before, after *fivesafesv1alpha1.WorkspaceStatus) []workspaceEvent {
-	var out []workspaceEvent
+func workspaceEvents(before, after *fivesafesv1alpha1.WorkspaceStatus) []announcement {
+	var out []announcement
 	was := meta.FindStatusCondition(before.Conditions, fivesafesv1alpha1.ConditionReady)
 	now := meta.FindStatusCondition(after.Conditions, fivesafesv1alpha1.ConditionReady)
 	if now != nil && (was == nil || was.Status != now.Status || was.Reason != now.Reason) {
 		switch {
 		case now.Status == metav1.ConditionTrue:
-			out = append(out, workspaceEvent{corev1.EventTypeNormal, now.Reason, "Provision", "The workspace is ready: " + now.Message})
+			out = append(out, announcement{corev1.EventTypeNormal, now.Reason, "Provision", "The workspace is ready: " + now.Message})
 		case now.Reason == ReasonSuspended:
-			out = append(out, workspaceEvent{corev1.EventTypeNormal, now.Reason, "Suspend", "The workspace is suspended: " + now.Message})
+			out = append(out, announcement{corev1.EventTypeNormal, now.Reason, "Suspend", "The workspace is suspended: " + now.Message})
 		case now.Reason == ReasonDestroyed:
-			out = append(out, workspaceEvent{corev1.EventTypeNormal, now.Reason, "Destroy", "The workspace is destroyed: " + now.Message})
+			out = append(out, announcement{corev1.EventTypeNormal, now.Reason, "Destroy", "The workspace is destroyed: " + now.Message})
 		case was != nil && was.Status == metav1.ConditionTrue:
-			out = append(out, workspaceEvent{corev1.EventTypeWarning, now.Reason, "Provision", "The workspace is no longer ready: " + now.Message})
+			out = append(out, announcement{corev1.EventTypeWarning, now.Reason, "Provision", "The workspace is no longer ready: " + now.Message})
 		}
 	}
 	for _, part := range workspaceParts {
@@ -690,7 +685,7 @@ func workspaceEvents(before, after *fivesafesv1alpha1.WorkspaceStatus) []workspa
 			continue
 		}
 		if p == nil || p.Status != c.Status || p.Reason != c.Reason {
-			out = append(out, workspaceEvent{corev1.EventTypeWarning, c.Reason, "Provision", part + " failed: " + c.Message})
+			out = append(out, announcement{corev1.EventTypeWarning, c.Reason, "Provision", part + " failed: " + c.Message})
 		}
 	}
 	return out
