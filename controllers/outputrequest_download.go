@@ -94,12 +94,8 @@ func (r *OutputRequestReconciler) issueDownload(ctx context.Context, s *outputSc
 		return ctrl.Result{}, fmt.Errorf("encoding download URLs: %w", err)
 	}
 	name := DownloadSecret(or.Name)
-	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: or.Namespace}}
-	if _, err := controllerutil.CreateOrUpdate(ctx, r.Client, secret, func() error {
-		secret.Labels = mergeLabels(secret.Labels, map[string]string{LabelManagedBy: managedBy})
-		secret.Type = corev1.SecretTypeOpaque
-		secret.Data = map[string][]byte{"urls.json": body, "expiresAt": []byte(expires.Format(time.RFC3339)), "requestedAt": []byte(want)}
-		return controllerutil.SetControllerReference(or, secret, r.Scheme)
+	if err := r.writeSharedSecret(ctx, or, name, map[string][]byte{
+		"urls.json": body, "expiresAt": []byte(expires.Format(time.RFC3339)), "requestedAt": []byte(want),
 	}); err != nil {
 		return ctrl.Result{}, fmt.Errorf("storing download URLs: %w", err)
 	}
@@ -123,6 +119,20 @@ func releaseAgreement(prefix string) string {
 		return ""
 	}
 	return parts[1]
+}
+
+// writeSharedSecret creates or updates the Secret name in the request's namespace, holding data,
+// for grantSecretRead to share: labelled as the manager's, so that its cache sees it, and owned by
+// the request, so that it goes with it.
+func (r *OutputRequestReconciler) writeSharedSecret(ctx context.Context, or *fivesafesv1alpha1.OutputRequest, name string, data map[string][]byte) error {
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: or.Namespace}}
+	_, err := controllerutil.CreateOrUpdate(ctx, r.Client, secret, func() error {
+		secret.Labels = mergeLabels(secret.Labels, map[string]string{LabelManagedBy: managedBy})
+		secret.Type = corev1.SecretTypeOpaque
+		secret.Data = data
+		return controllerutil.SetControllerReference(or, secret, r.Scheme)
+	})
+	return err
 }
 
 // grantSecretRead lets subject, and nobody else, read the Secret name in the request's namespace:

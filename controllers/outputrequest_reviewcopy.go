@@ -30,7 +30,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	fivesafesv1alpha1 "github.com/fivesafes/fivesafes/api/v1alpha1"
 	"github.com/fivesafes/fivesafes/internal/audit"
@@ -131,14 +130,8 @@ func (r *OutputRequestReconciler) issueReviewCopy(ctx context.Context, s *output
 	if err != nil {
 		return ctrl.Result{}, fmt.Errorf("encoding review copy URLs: %w", err)
 	}
-	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: or.Namespace}}
-	if _, err := controllerutil.CreateOrUpdate(ctx, r.Client, secret, func() error {
-		secret.Labels = mergeLabels(secret.Labels, map[string]string{LabelManagedBy: managedBy})
-		secret.Type = corev1.SecretTypeOpaque
-		secret.Data = map[string][]byte{
-			reviewCopyURLs: body, reviewCopyDigest: []byte(or.Status.ContentDigest), reviewCopyExpires: []byte(expires.Format(time.RFC3339)),
-		}
-		return controllerutil.SetControllerReference(or, secret, r.Scheme)
+	if err := r.writeSharedSecret(ctx, or, name, map[string][]byte{
+		reviewCopyURLs: body, reviewCopyDigest: []byte(or.Status.ContentDigest), reviewCopyExpires: []byte(expires.Format(time.RFC3339)),
 	}); err != nil {
 		return ctrl.Result{}, fmt.Errorf("storing review copy URLs: %w", err)
 	}

@@ -69,16 +69,23 @@ func (r *WorkspaceReconciler) own(ctx context.Context, s *workspaceScope, obj cl
 		}
 		return controllerutil.SetControllerReference(s.ws, obj, r.Scheme)
 	}
-	_, err := controllerutil.CreateOrUpdate(ctx, r.Client, obj, desired)
-	if apierrors.IsAlreadyExists(err) {
-		// Someone else made it after the cache was read: the cluster makes each new namespace's
-		// default ServiceAccount itself, at the same moment as this loop. Update it as it is now.
-		err = r.updateLive(ctx, obj, desired)
-	}
-	if err != nil {
+	// The cluster makes each new namespace's default ServiceAccount itself, at the same moment as
+	// this loop.
+	if err := r.createOrUpdateLive(ctx, obj, desired); err != nil {
 		return fmt.Errorf("ensuring %T %s: %w", obj, obj.GetName(), err)
 	}
 	return nil
+}
+
+// createOrUpdateLive creates obj or updates it to desired, as controllerutil.CreateOrUpdate does;
+// when someone else made it after the cache was read (another loop, the manager at start, or the
+// cluster), it updates it as the API server has it now.
+func (r *WorkspaceReconciler) createOrUpdateLive(ctx context.Context, obj client.Object, desired func() error) error {
+	_, err := controllerutil.CreateOrUpdate(ctx, r.Client, obj, desired)
+	if apierrors.IsAlreadyExists(err) {
+		err = r.updateLive(ctx, obj, desired)
+	}
+	return err
 }
 
 // updateLive reads obj from the API server rather than the cache, applies desired and writes it
@@ -192,7 +199,7 @@ func (r *WorkspaceReconciler) reconcilePodPolicy(ctx context.Context, s *workspa
 // its cache was read updates them as they are.
 func (r *WorkspaceReconciler) ensurePodPolicy(ctx context.Context) error {
 	policy := &admissionregistrationv1.ValidatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: PodPolicyName}}
-	if err := r.ensureShared(ctx, policy, func() error {
+	if err := r.createOrUpdateLive(ctx, policy, func() error {
 		policy.Labels = mergeLabels(policy.Labels, map[string]string{LabelManagedBy: managedBy})
 		policy.Spec = desiredPodPolicy()
 		return nil
@@ -200,7 +207,7 @@ func (r *WorkspaceReconciler) ensurePodPolicy(ctx context.Context) error {
 		return fmt.Errorf("ensuring the workspace pod policy: %w", err)
 	}
 	b := &admissionregistrationv1.ValidatingAdmissionPolicyBinding{ObjectMeta: metav1.ObjectMeta{Name: PodPolicyName}}
-	if err := r.ensureShared(ctx, b, func() error {
+	if err := r.createOrUpdateLive(ctx, b, func() error {
 		b.Labels = mergeLabels(b.Labels, map[string]string{LabelManagedBy: managedBy})
 		b.Spec = desiredPodPolicyBinding()
 		return nil
@@ -208,15 +215,6 @@ func (r *WorkspaceReconciler) ensurePodPolicy(ctx context.Context) error {
 		return fmt.Errorf("ensuring the workspace pod policy binding: %w", err)
 	}
 	return nil
-}
-
-// ensureShared creates or updates an object no single workspace owns.
-func (r *WorkspaceReconciler) ensureShared(ctx context.Context, obj client.Object, desired func() error) error {
-	_, err := controllerutil.CreateOrUpdate(ctx, r.Client, obj, desired)
-	if apierrors.IsAlreadyExists(err) {
-		err = r.updateLive(ctx, obj, desired)
-	}
-	return err
 }
 
 // reconcileStorage makes the bucket and a user confined to it, and keeps the credentials in the

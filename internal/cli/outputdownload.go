@@ -49,15 +49,9 @@ Example:
   fivesafes output download readmissions -n ws-nic-38002-s3k0v`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := kube.client()
+			c, ns, err := clusterAndNamespace(kube)
 			if err != nil {
 				return usageError("%w", err)
-			}
-			ns := kube.namespace
-			if ns == "" {
-				if ns, _, err = kube.loader().Namespace(); err != nil {
-					return usageError("reading the namespace from the kubeconfig: %w", err)
-				}
 			}
 			return runOutputDownload(cmd.Context(), s, c, ns, args[0], wait)
 		},
