@@ -24,6 +24,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/minio/madmin-go/v3"
@@ -69,16 +70,8 @@ func TestSealAdminPayload(t *testing.T) {
 func ensureConfined(t *testing.T, c *Client, enabled bool) workspace {
 	t.Helper()
 	ctx := context.Background()
-	name := unique("cu")
-	ws := workspace{bucket: name, policy: name + "-policy", creds: Credentials{AccessKey: name + "-user", SecretKey: GenerateSecretKey()}}
-	if err := c.EnsureBucket(ctx, ws.bucket, BucketOptions{Versioning: true}); err != nil {
-		t.Fatal(err)
-	}
-	doc, err := WorkspacePolicy(ws.bucket)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.EnsurePolicy(ctx, ws.policy, doc); err != nil {
+	ws := workspaceNamed("cu")
+	if err := ensureBucketAndPolicy(ctx, c, ws); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.EnsureConfinedUser(ctx, ws.creds.AccessKey, ws.creds.SecretKey, ws.policy, enabled); err != nil {
@@ -158,6 +151,77 @@ func TestEnsureConfinedUser(t *testing.T) {
 
 	// A new user made disabled never works.
 	checkUserConfined(t, c, ensureConfined(t, c, false), false)
+}
+
+// A user that must end disabled takes its policy while enabled under a secret no one holds: its own
+// secret is refused throughout, while it is made, and while drift in its policy is put right.
+func TestEnsureConfinedUserDisabledNeverOpens(t *testing.T) {
+	ctx := context.Background()
+	wc := &stack.WriteCounter{}
+	c := newClient(t, wc)
+	ws := workspaceNamed("cd")
+	if err := ensureBucketAndPolicy(ctx, c, ws); err != nil {
+		t.Fatal(err)
+	}
+	// The user's own credentials are tried without pause for as long as it is being confined.
+	stop := make(chan struct{})
+	var tries, opened atomic.Int64
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s3 := s3As(t, ws.creds)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			tries.Add(1)
+			if putAs(ctx, s3, ws.bucket, "scratch/probe.csv") == nil {
+				opened.Add(1)
+			}
+		}
+	}()
+	wc.Take()
+	for range 3 {
+		if err := c.EnsureConfinedUser(ctx, ws.creds.AccessKey, ws.creds.SecretKey, ws.policy, false); err != nil {
+			t.Fatal(err)
+		}
+		writes := wc.Take()
+		want := []string{"/add-user", "/set-user-or-group-policy", "/add-user"}
+		if len(writes) != len(want) {
+			t.Fatalf("confining a disabled user wrote %v; want %v", writes, want)
+		}
+		for i, w := range writes {
+			if !strings.HasSuffix(w, want[i]) {
+				t.Fatalf("confining a disabled user wrote %v; want %v", writes, want)
+			}
+		}
+		// Drift for the next round: another policy attached, which MinIO takes only for an enabled
+		// user, here under a secret of the test's own.
+		if err := c.setUser(ctx, ws.creds.AccessKey, GenerateSecretKey(), madmin.AccountEnabled); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.admin.AttachPolicy(ctx, madmin.PolicyAssociationReq{Policies: []string{"readwrite"}, User: ws.creds.AccessKey}); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.admin.SetUserStatus(ctx, ws.creds.AccessKey, madmin.AccountDisabled); err != nil {
+			t.Fatal(err)
+		}
+		wc.Take()
+	}
+	close(stop)
+	<-done
+	if n := opened.Load(); n != 0 {
+		t.Errorf("the disabled user's own secret was let in %d times of %d", n, tries.Load())
+	}
+	if tries.Load() == 0 {
+		t.Error("the user's credentials were never tried")
+	}
+	if err := c.EnsureConfinedUser(ctx, ws.creds.AccessKey, ws.creds.SecretKey, ws.policy, false); err != nil {
+		t.Fatal(err)
+	}
+	checkUserConfined(t, c, ws, false)
 }
 
 func TestEnsureConfinedUserRefusals(t *testing.T) {

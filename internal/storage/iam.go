@@ -205,9 +205,10 @@ func (c *Client) userInfo(ctx context.Context, user string) (madmin.UserInfo, er
 // and be enabled or disabled as asked, with the fewest requests: one read, then only the writes
 // that change something. An enabled user's credentials are tried and its secret is written only
 // when they fail; a disabled user's secret cannot be tried, so it is written again. MinIO maps
-// policies only to enabled users, so a user whose policy must change is enabled for that moment
-// and disabled after. A user in any group is refused with ErrUnconfined. A policy that does not
-// exist is ErrNotFound.
+// policies only to enabled users, so a user that must end disabled and whose policy must change is
+// enabled for that moment under a secret drawn for it and never kept, and then written disabled
+// with secretKey: secretKey never opens the policy. A user in any group is refused with
+// ErrUnconfined. A policy that does not exist is ErrNotFound.
 func (c *Client) EnsureConfinedUser(ctx context.Context, accessKey, secretKey, policy string, enabled bool) error {
 	if err := checkUser(accessKey); err != nil {
 		return err
@@ -232,6 +233,9 @@ func (c *Client) EnsureConfinedUser(ctx context.Context, accessKey, secretKey, p
 	}
 	held := policyNames(info.PolicyName)
 	needPolicy := !exists || !slices.Equal(held, []string{policy})
+	if needPolicy && !enabled {
+		return c.confineDisabled(ctx, accessKey, secretKey, policy, held)
+	}
 	status := info.Status
 	secretWorks := false
 	if exists && status == madmin.AccountEnabled {
@@ -241,9 +245,6 @@ func (c *Client) EnsureConfinedUser(ctx context.Context, accessKey, secretKey, p
 	}
 	if !secretWorks {
 		status = want
-		if needPolicy {
-			status = madmin.AccountEnabled
-		}
 		if err := c.setUser(ctx, accessKey, secretKey, status); err != nil {
 			return fmt.Errorf("writing user %s: %w", accessKey, err)
 		}
@@ -257,6 +258,22 @@ func (c *Client) EnsureConfinedUser(ctx context.Context, accessKey, secretKey, p
 		if err := c.admin.SetUserStatus(ctx, accessKey, want); err != nil {
 			return fmt.Errorf("setting user %s %s: %w", accessKey, want, err)
 		}
+	}
+	return nil
+}
+
+// confineDisabled maps the user to exactly policy and leaves it disabled with secretKey. The user
+// is enabled to take the mapping under a throwaway secret, so that no one holding secretKey can
+// use the policy in that moment, and then written disabled with secretKey.
+func (c *Client) confineDisabled(ctx context.Context, accessKey, secretKey, policy string, held []string) error {
+	if err := c.setUser(ctx, accessKey, GenerateSecretKey(), madmin.AccountEnabled); err != nil {
+		return fmt.Errorf("writing user %s: %w", accessKey, err)
+	}
+	if err := c.makeOnlyPolicy(ctx, accessKey, policy, held); err != nil {
+		return err
+	}
+	if err := c.setUser(ctx, accessKey, secretKey, madmin.AccountDisabled); err != nil {
+		return fmt.Errorf("writing user %s: %w", accessKey, err)
 	}
 	return nil
 }

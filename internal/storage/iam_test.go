@@ -40,8 +40,15 @@ type workspace struct {
 	creds          Credentials
 }
 
-// ensureWorkspace runs every Ensure step of a workspace's storage.
-func ensureWorkspace(ctx context.Context, c *Client, ws workspace) error {
+// workspaceNamed returns the names and credentials of a workspace's storage, named after prefix
+// and a number no other call returns.
+func workspaceNamed(prefix string) workspace {
+	name := unique(prefix)
+	return workspace{bucket: name, policy: name + "-policy", creds: Credentials{AccessKey: name + "-user", SecretKey: GenerateSecretKey()}}
+}
+
+// ensureBucketAndPolicy runs the Ensure steps of a workspace's storage that come before its user.
+func ensureBucketAndPolicy(ctx context.Context, c *Client, ws workspace) error {
 	if err := c.EnsureBucket(ctx, ws.bucket, BucketOptions{Versioning: true}); err != nil {
 		return err
 	}
@@ -49,7 +56,12 @@ func ensureWorkspace(ctx context.Context, c *Client, ws workspace) error {
 	if err != nil {
 		return err
 	}
-	if err := c.EnsurePolicy(ctx, ws.policy, doc); err != nil {
+	return c.EnsurePolicy(ctx, ws.policy, doc)
+}
+
+// ensureWorkspace runs every Ensure step of a workspace's storage.
+func ensureWorkspace(ctx context.Context, c *Client, ws workspace) error {
+	if err := ensureBucketAndPolicy(ctx, c, ws); err != nil {
 		return err
 	}
 	return c.EnsureConfinedUser(ctx, ws.creds.AccessKey, ws.creds.SecretKey, ws.policy, true)
@@ -57,8 +69,7 @@ func ensureWorkspace(ctx context.Context, c *Client, ws workspace) error {
 
 func newWorkspace(t testing.TB, c *Client) workspace {
 	t.Helper()
-	name := unique("ws")
-	ws := workspace{bucket: name, policy: name + "-policy", creds: Credentials{AccessKey: name + "-user", SecretKey: GenerateSecretKey()}}
+	ws := workspaceNamed("ws")
 	if err := ensureWorkspace(context.Background(), c, ws); err != nil {
 		t.Fatalf("ensuring workspace storage: %v", err)
 	}
@@ -275,8 +286,7 @@ func TestEnsureIsIdempotent(t *testing.T) {
 	ctx := context.Background()
 	wc := &stack.WriteCounter{}
 	c := newClient(t, wc)
-	name := unique("ws")
-	ws := workspace{bucket: name, policy: name + "-policy", creds: Credentials{AccessKey: name + "-user", SecretKey: GenerateSecretKey()}}
+	ws := workspaceNamed("ws")
 	audit := unique("audit")
 
 	// A crash after creating the bucket left it unversioned; after creating the user left it
