@@ -68,11 +68,14 @@ table_types := {"csv", "tsv"}
 
 # Findings.
 #
-# Every check adds findings to one of the sets below, each an object
+# Every check adds its findings to findings[<the file's path>], or to its family's set (see "Quiet
+# files"), which is added to findings when some file is not quiet for the family. Each finding is
+# an object
 #   {"path": <the file's path>, "severity": "fail"|"review", "rule", "message", "location"}
 # written out in the rule's head: a helper function would cost a call, and a cache entry, for
 # every finding. A field an analysis may leave out is read with object.get and a default (0 for
-# counts, "" for locations).
+# counts, "" for locations). The disclosure control findings are gathered in disclosure first,
+# since the exception finding depends on them.
 
 # analysed holds the files that have an analysis, in request order.
 analysed := [f | some f in input.files; is_object(f.analysis)]
@@ -96,7 +99,8 @@ analysed := [f | some f in input.files; is_object(f.analysis)]
 # were not identified) often fire on ordinary outputs, and look at every file.
 
 # The quiet values of the fields each family reads, written as constants (not filtered out of
-# one object at every evaluation); quiet_fields holds them all.
+# one object at every evaluation). quiet_fields holds them all, written out too rather than
+# joined at every evaluation; a test checks that it is exactly the four families.
 quiet_reading := {"complete": true}
 
 quiet_content := {
@@ -127,7 +131,28 @@ quiet_table := {
 	"individual_level_possible": false,
 }
 
-quiet_fields := object.union_n([quiet_reading, quiet_content, quiet_text, quiet_table])
+quiet_fields := {
+	"complete": true,
+	"archive": false,
+	"executable": false,
+	"binary": false,
+	"trailing_data": false,
+	"active_content": 0,
+	"embedded_files": 0,
+	"nul_bytes": 0,
+	"invalid_utf8": 0,
+	"identifiers": {"nhs_numbers": 0, "postcodes": 0, "pseudonyms": 0, "dates_of_birth": 0},
+	"formula_cells": 0,
+	"individual_level": false,
+	"counts": {"zeros": 0, "negative": 0},
+	"dominance_failures": 0,
+	"p_ratio_failures": 0,
+	"sidecar": {"present": false, "threshold_failures": 0, "zero_cells": 0, "inapplicable": 0},
+	"magnitude_unchecked": 0,
+	"malformed": 0,
+	"markdown_tables": 0,
+	"individual_level_possible": false,
+}
 
 # quiet_types are the known types that are not refused.
 quiet_types := known_types - {"archive", "executable", "binary"}
@@ -190,28 +215,28 @@ flagged_as(_, typ, kind) if typ == kind
 # Hard failures.
 
 # The checks of each family are evaluated only when a file is not quiet for it.
-hard contains x if {
+findings[x.path] contains x if {
 	count(unread) > 0
 	some x in reading_failures
 }
 
-hard contains x if {
+findings[x.path] contains x if {
 	count(content_noisy) > 0
 	some x in content_failures
 }
 
-hard contains x if {
+findings[x.path] contains x if {
 	count(text_noisy) > 0
 	some x in text_failures
 }
 
-hard contains {"path": f.path, "severity": "fail", "rule": "egress.no_analysis", "message": "The file was not analysed, so it cannot be released.", "location": ""} if {
+findings[f.path] contains {"path": f.path, "severity": "fail", "rule": "egress.no_analysis", "message": "The file was not analysed, so it cannot be released.", "location": ""} if {
 	count(analysed) != count(input.files)
 	some f in input.files
 	not is_object(object.get(f, "analysis", null))
 }
 
-hard contains {"path": f.path, "severity": "fail", "rule": "egress.path", "message": "The path must be local to outputs/: letters, digits, '.', '_', '-' and '/', with no empty, '.' or '..' segments.", "location": ""} if {
+findings[f.path] contains {"path": f.path, "severity": "fail", "rule": "egress.path", "message": "The path must be local to outputs/: letters, digits, '.', '_', '-' and '/', with no empty, '.' or '..' segments.", "location": ""} if {
 	some f in input.files
 	not valid_path(f.path)
 }
@@ -230,7 +255,7 @@ valid_path(p) if {
 # where releases are downloaded.
 bad_segment := `(?i)//|/$|\.$|\./|(^|/)(con|prn|aux|nul|com[0-9]|lpt[0-9])(\.[^/]*)?(/|$)`
 
-hard contains {"path": f.path, "severity": "fail", "rule": "egress.duplicate_path", "message": "The same path is requested more than once.", "location": ""} if {
+findings[f.path] contains {"path": f.path, "severity": "fail", "rule": "egress.duplicate_path", "message": "The same path is requested more than once.", "location": ""} if {
 	repeated_paths
 	some f in input.files
 	count([g | some g in input.files; g.path == f.path]) > 1
@@ -421,7 +446,7 @@ sdc_severity(path) := "review" if {
 	path in exception_paths
 } else := "fail"
 
-exceptions contains {"path": f.path, "severity": "review", "rule": "egress.exception", "message": "The researcher asked for an exception to the disclosure control rules; an output checker must decide.", "location": ""} if {
+findings[f.path] contains {"path": f.path, "severity": "review", "rule": "egress.exception", "message": "The researcher asked for an exception to the disclosure control rules; an output checker must decide.", "location": ""} if {
 	count(exception_paths) > 0
 	some f in analysed
 	f.path in exception_paths
@@ -432,28 +457,28 @@ disclosure_paths := {x.path | some x in disclosure}
 
 # Reviews.
 
-reviews contains x if {
+findings[x.path] contains x if {
 	count(table_noisy) > 0
 	some x in table_reviews
 }
 
+# review_types holds, for each type an output checker must look at, the finding's rule and
+# message, written out so that no finding of this kind is formatted at evaluation.
 review_types := {
-	"png": "an image",
-	"jpeg": "an image",
-	"svg": "an image",
-	"pdf": "a PDF",
-	"html": "an HTML page",
-	"script": "a script",
+	"png": {"rule": "egress.review.png", "message": "The file is an image, which an output checker must look at."},
+	"jpeg": {"rule": "egress.review.jpeg", "message": "The file is an image, which an output checker must look at."},
+	"svg": {"rule": "egress.review.svg", "message": "The file is an image, which an output checker must look at."},
+	"pdf": {"rule": "egress.review.pdf", "message": "The file is a PDF, which an output checker must look at."},
+	"html": {"rule": "egress.review.html", "message": "The file is an HTML page, which an output checker must look at."},
+	"script": {"rule": "egress.review.script", "message": "The file is a script, which an output checker must look at."},
 }
 
-reviews contains {"path": f.path, "severity": "review", "rule": sprintf("egress.review.%s", [t]), "message": msg, "location": ""} if {
+findings[f.path] contains {"path": f.path, "severity": "review", "rule": r.rule, "message": r.message, "location": ""} if {
 	some f in analysed
-	t := f.analysis.type
-	what := review_types[t]
-	msg := sprintf("The file is %s, which an output checker must look at.", [what])
+	r := review_types[f.analysis.type]
 }
 
-reviews contains {"path": f.path, "severity": "review", "rule": "egress.not_a_table", "message": msg, "location": ""} if {
+findings[f.path] contains {"path": f.path, "severity": "review", "rule": "egress.not_a_table", "message": msg, "location": ""} if {
 	some f in analysed
 	f.analysis.type in {"text", "markdown", "json"}
 	declared_table(object.get(f, "kind", ""), object.get(f.analysis, "extension", ""))
@@ -464,7 +489,7 @@ declared_table(kind, _) if kind == "Table"
 
 declared_table(_, extension) if extension in {"csv", "tsv"}
 
-reviews contains {"path": f.path, "severity": "review", "rule": "egress.counts_unidentified", "message": "No count columns could be identified in this table, so the disclosure control rules could not be checked automatically.", "location": ""} if {
+findings[f.path] contains {"path": f.path, "severity": "review", "rule": "egress.counts_unidentified", "message": "No count columns could be identified in this table, so the disclosure control rules could not be checked automatically.", "location": ""} if {
 	some f in analysed
 	f.analysis.type in table_types
 	object.get(object.get(f.analysis, "counts", {}), "identified", false) != true
@@ -522,17 +547,12 @@ table_reviews contains {"path": f.path, "severity": "review", "rule": "egress.in
 
 # Outcomes.
 
-# by_path groups the findings by file, each set added in one pass.
-by_path[x.path] contains x if some x in hard
+# findings holds the disclosure control findings too.
+findings[x.path] contains x if some x in disclosure
 
-by_path[x.path] contains x if some x in disclosure
-
-by_path[x.path] contains x if some x in reviews
-
-by_path[x.path] contains x if some x in exceptions
-
-# decided holds the decision on each file with findings.
-decided := {p: {"outcome": worst(xs), "findings": [{"rule": x.rule, "message": x.message, "location": x.location} | some x in xs]} | some p, xs in by_path}
+# decided holds the decision on each file with findings, whose findings carry only rule, message
+# and location.
+decided := {p: {"outcome": worst(xs), "findings": [{"rule": x.rule, "message": x.message, "location": x.location} | some x in xs]} | some p, xs in findings}
 
 worst(xs) := "fail" if {
 	some x in xs
@@ -543,7 +563,7 @@ worst(xs) := "fail" if {
 } else := "pass"
 
 # files holds the decision on each file: every file without findings passes.
-files := object.union({p: passed | some p in paths}, decided)
+files := {p: object.get(decided, p, passed) | some p in paths}
 
 passed := {"outcome": "pass", "findings": []}
 
