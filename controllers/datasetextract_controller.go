@@ -131,7 +131,6 @@ func (r *DatasetExtractReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 			s.failed = true
 		}
 		summariseExtract(s)
-		r.announceExtract(s)
 		if perr := r.patchExtractStatus(ctx, s); perr != nil && err == nil {
 			err = perr
 		}
@@ -154,9 +153,13 @@ func (r *DatasetExtractReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	return lowestRequeue(result, ctrl.Result{RequeueAfter: r.resync()}), nil
 }
 
-// patchExtractStatus writes the status once, and only when it changed.
+// patchExtractStatus writes the status once, and only when it changed, then announces what the
+// loop did. A copy is announced by the loop that made it, whose status write may fail: the next
+// loop finds the copy current and does not make it again. A change of readiness is announced only
+// by the loop that wrote it: a loop that read the extract before its predecessor's write took
+// effect computes that predecessor's change again, and writes nothing.
 func (r *DatasetExtractReconciler) patchExtractStatus(ctx context.Context, s *extractScope) error {
-	return patchStatus(ctx, r.Client, s.dx, s.before, s.dx.Status, func() client.Object {
+	wrote, err := writeStatus(ctx, r.Client, s.dx, s.before, s.dx.Status, func() client.Object {
 		base := s.dx.DeepCopy()
 		base.Status = s.before
 		if base.Status.Rows != s.dx.Status.Rows {
@@ -166,6 +169,12 @@ func (r *DatasetExtractReconciler) patchExtractStatus(ctx context.Context, s *ex
 		}
 		return base
 	}, "extract")
+	if s.copied {
+		r.announceCopy(s)
+	} else if err == nil && wrote {
+		r.announceReadiness(s)
+	}
+	return err
 }
 
 func (r *DatasetExtractReconciler) resync() time.Duration {

@@ -494,6 +494,7 @@ func TestDatasetExtract(t *testing.T) {
 			"named after its dataset":                         wide("hes-apc-again", func(*fivesafesv1alpha1.DatasetExtractSpec) {}),
 		} {
 			h.writes.Take()
+			h.optOut.events.take()
 			got, _, err := h.reconcile(t, dx)
 			if err != nil {
 				t.Fatal(err)
@@ -507,6 +508,18 @@ func TestDatasetExtract(t *testing.T) {
 			}
 			if w := h.writes.Take(); len(w) != 0 {
 				t.Errorf("%s: wrote %q", dx.Name, w)
+			}
+			if ev := h.optOut.events.take(); len(ev) != 1 || ev[controllers.ReasonExtractNotApproved] != 1 {
+				t.Errorf("%s: announced %v, want one %s", dx.Name, ev, controllers.ReasonExtractNotApproved)
+			}
+			// A loop that reads the extract as it was before that status write announces nothing.
+			lagging := *h.r
+			lagging.Client = laggingClient(t, dx)
+			if _, _, err := reconcileExtract(t, &lagging, dx); err != nil {
+				t.Fatal(err)
+			}
+			if ev := h.optOut.events.take(); len(ev) != 0 {
+				t.Errorf("%s: a lagging loop announced %v again", dx.Name, ev)
 			}
 		}
 	})

@@ -180,20 +180,24 @@ func summariseExtract(s *extractScope) {
 	}
 }
 
-// announceExtract emits an event when a copy is made, and when the extract stops being Ready or
-// stays not Ready for another reason.
-func (r *DatasetExtractReconciler) announceExtract(s *extractScope) {
+// announceCopy emits an event when the loop made a copy.
+func (r *DatasetExtractReconciler) announceCopy(s *extractScope) {
+	if r.Recorder == nil {
+		return
+	}
+	rows := s.dx.Status.Rows
+	r.Recorder.Eventf(s.dx, nil, corev1.EventTypeNormal, ReasonExtractCopied, "Copy",
+		"Copied %d of %d rows into %d objects (%d opted out, %d with an invalid NHS number, %d malformed)",
+		rows.Written, rows.Read, len(s.dx.Status.Objects), rows.OptedOut, rows.InvalidIdentifier, rows.Malformed)
+}
+
+// announceReadiness emits an event when the extract stops being Ready or stays not Ready for
+// another reason.
+func (r *DatasetExtractReconciler) announceReadiness(s *extractScope) {
 	if r.Recorder == nil {
 		return
 	}
 	dx := s.dx
-	if s.copied {
-		rows := dx.Status.Rows
-		r.Recorder.Eventf(dx, nil, corev1.EventTypeNormal, ReasonExtractCopied, "Copy",
-			"Copied %d of %d rows into %d objects (%d opted out, %d with an invalid NHS number, %d malformed)",
-			rows.Written, rows.Read, len(dx.Status.Objects), rows.OptedOut, rows.InvalidIdentifier, rows.Malformed)
-		return
-	}
 	now := meta.FindStatusCondition(dx.Status.Conditions, fivesafesv1alpha1.ConditionReady)
 	was := meta.FindStatusCondition(s.before.Conditions, fivesafesv1alpha1.ConditionReady)
 	if now == nil || now.Status == metavTrue {

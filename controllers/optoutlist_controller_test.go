@@ -32,8 +32,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/events"
 	clocktesting "k8s.io/utils/clock/testing"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -48,10 +46,11 @@ import (
 // optOutHarness is an OptOutListReconciler on the environment's API server and MinIO, with a
 // clock of its own and events recorded to the API server.
 type optOutHarness struct {
-	r     *controllers.OptOutListReconciler
-	cache *optoutcache.Cache
-	clock *clocktesting.FakePassiveClock
-	s3    *readCounter
+	r      *controllers.OptOutListReconciler
+	cache  *optoutcache.Cache
+	clock  *clocktesting.FakePassiveClock
+	s3     *readCounter
+	events *countingRecorder
 }
 
 // readCounter is the MinIO client, counting the objects it opens.
@@ -75,24 +74,16 @@ func newOptOutHarness(t *testing.T, bucket string) *optOutHarness {
 	if err := mc.MakeBucket(ctx, bucket, minio.MakeBucketOptions{}); err != nil && minio.ToErrorResponse(err).Code != "BucketAlreadyOwnedByYou" {
 		t.Fatal(err)
 	}
-	cs, err := kubernetes.NewForConfig(env.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	broadcaster := events.NewBroadcaster(&events.EventSinkImpl{Interface: cs.EventsV1()})
-	if err := broadcaster.StartRecordingToSinkWithContext(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(broadcaster.Shutdown)
 	h := &optOutHarness{
-		cache: optoutcache.New(),
-		clock: clocktesting.NewFakePassiveClock(time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)),
-		s3:    &readCounter{Client: mc},
+		cache:  optoutcache.New(),
+		clock:  clocktesting.NewFakePassiveClock(time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)),
+		s3:     &readCounter{Client: mc},
+		events: newRecorder(t, "fivesafes-optoutlist"),
 	}
 	h.r = &controllers.OptOutListReconciler{
 		Client:   env.Client,
 		Scheme:   env.Client.Scheme(),
-		Recorder: broadcaster.NewRecorder(env.Client.Scheme(), "fivesafes-optoutlist"),
+		Recorder: h.events,
 		Clock:    h.clock,
 		S3:       h.s3,
 		Cache:    h.cache,

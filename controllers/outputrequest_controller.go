@@ -32,6 +32,7 @@ import (
 
 	fivesafesv1alpha1 "github.com/fivesafes/fivesafes/api/v1alpha1"
 	"github.com/fivesafes/fivesafes/internal/egress"
+	"github.com/fivesafes/fivesafes/internal/metrics"
 	"github.com/fivesafes/fivesafes/internal/policy"
 	"github.com/fivesafes/fivesafes/internal/storage"
 )
@@ -76,6 +77,8 @@ type outputScope struct {
 	done bool
 	// released is set when this loop made the release.
 	released bool
+	// checked is set when this loop ran the automatic checks.
+	checked bool
 }
 
 // +kubebuilder:rbac:groups=fivesafes.io,resources=outputrequests,verbs=get;list;watch
@@ -95,7 +98,6 @@ func (r *OutputRequestReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 	s := &outputScope{or: or, before: *or.Status.DeepCopy(), now: r.Clock.Now()}
 	defer func() {
 		summariseOutput(or)
-		r.announceOutput(s)
 		if perr := r.patchOutputStatus(ctx, s); perr != nil && err == nil {
 			err = perr
 		}
@@ -114,13 +116,30 @@ func (r *OutputRequestReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 	return result, err
 }
 
-// patchOutputStatus writes the status once, and only when it changed.
+// patchOutputStatus writes the status once, and only when it changed, then announces what the
+// loop did. A release is announced by the loop that made it, whose status write may fail: the next
+// loop finds the release made and does not make it again. A phase change, and the checks, are
+// announced and counted only by the loop that wrote them: a loop that read the request before its
+// predecessor's write took effect computes that predecessor's change again, and writes nothing.
 func (r *OutputRequestReconciler) patchOutputStatus(ctx context.Context, s *outputScope) error {
-	return patchStatus(ctx, r.Client, s.or, s.before, s.or.Status, func() client.Object {
+	wrote, err := writeStatus(ctx, r.Client, s.or, s.before, s.or.Status, func() client.Object {
 		base := s.or.DeepCopy()
 		base.Status = s.before
 		return base
 	}, "output request")
+	if s.released {
+		r.announceRelease(s)
+	}
+	if err != nil || !wrote {
+		return err
+	}
+	if s.checked {
+		metrics.ObserveCheck(s.or.Status.Outcome, s.or.Status.Files)
+	}
+	if !s.released {
+		r.announcePhase(s)
+	}
+	return nil
 }
 
 // SetupWithManager registers the controller. A spec change wakes a request, and so does any

@@ -77,9 +77,10 @@ func (s *releaseFailingStore) Put(ctx context.Context, name string, data []byte)
 }
 
 type outputHarness struct {
-	r     *controllers.OutputRequestReconciler
-	store *storage.Client
-	audit *releaseFailingStore
+	r      *controllers.OutputRequestReconciler
+	store  *storage.Client
+	audit  *releaseFailingStore
+	events *countingRecorder
 }
 
 func newOutputHarness(t *testing.T) *outputHarness {
@@ -96,7 +97,7 @@ func newOutputHarness(t *testing.T) *outputHarness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &outputHarness{store: st, audit: &releaseFailingStore{MemStore: audit.NewMemStore()}}
+	h := &outputHarness{store: st, audit: &releaseFailingStore{MemStore: audit.NewMemStore()}, events: newRecorder(t, "fivesafes-outputrequest")}
 	log, err := audit.Open(ctx, h.audit, audit.Options{Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -110,6 +111,7 @@ func newOutputHarness(t *testing.T) *outputHarness {
 		Audit:         log,
 		EgressBucket:  egressBucket,
 		CheckersGroup: checkers,
+		Recorder:      h.events,
 	}
 	return h
 }
@@ -476,13 +478,21 @@ func fetch(t *testing.T, url string) (int, []byte) {
 }
 
 // A table with a cell below the agreement's threshold fails the checks and the request is
-// Rejected with findings; no review can be asked for it.
+// Rejected with findings; no review can be asked for it. The rejection is announced, and the check
+// counted, once: a later loop that reads the request as it was before that status write, as a
+// lagging cache can hand it, checks again but writes, announces, records and counts nothing more.
 func TestOutputRequestSmallCellRejected(t *testing.T) {
 	const agreement = "outputs-small"
 	activeAgreement(t, agreement)
 	h := newOutputHarness(t)
 	h.put(t, agreement, "tables/admissions.csv", smallCell)
 	or := request(t, controllers.WorkspaceNamespace(agreement), "small", "tables/admissions.csv")
+	stale := or.DeepCopy()
+	failedChecks := func() float64 {
+		return metricCount(t, "fivesafes_output_checks_total", map[string]string{"outcome": "fail"})
+	}
+	counted := failedChecks()
+	h.events.take()
 
 	or, err := h.reconcile(t, or)
 	if err != nil {
@@ -500,12 +510,36 @@ func TestOutputRequestSmallCellRejected(t *testing.T) {
 		t.Fatalf("%d output.check entries, want 1", n)
 	}
 	rule := or.Status.Files[0].Findings[0].Rule
-	if metricCount(t, "fivesafes_output_findings_total", map[string]string{"rule": rule}) < 1 ||
-		metricCount(t, "fivesafes_output_checks_total", map[string]string{"outcome": "fail"}) < 1 {
-		t.Errorf("the failed check and its %s finding are not counted", rule)
+	if metricCount(t, "fivesafes_output_findings_total", map[string]string{"rule": rule}) < 1 || failedChecks() != counted+1 {
+		t.Errorf("the failed check and its %s finding are not counted once", rule)
+	}
+	if ev := h.events.take(); len(ev) != 1 || ev[controllers.ReasonOutputChecksFailed] != 1 {
+		t.Errorf("the loop announced %v; want one %s", ev, controllers.ReasonOutputChecksFailed)
 	}
 	if h.read(t, release.Prefix(agreement, "small")+release.ManifestName) != nil {
 		t.Fatal("a rejected request was released")
+	}
+
+	lagging := *h.r
+	lagging.Client = laggingClient(t, stale)
+	if _, err := lagging.Reconcile(t.Context(), ctrl.Request{NamespacedName: client.ObjectKeyFromObject(or)}); err != nil {
+		t.Fatal(err)
+	}
+	if ev := h.events.take(); len(ev) != 0 {
+		t.Errorf("the lagging loop announced %v again", ev)
+	}
+	if n := failedChecks(); n != counted+1 {
+		t.Errorf("failed checks counted %v after the lagging loop, want %v", n, counted+1)
+	}
+	if n := len(h.entries(t, audit.ActionOutputCheck, "small")); n != 1 {
+		t.Errorf("%d output.check entries after the lagging loop, want 1", n)
+	}
+	after := &fivesafesv1alpha1.OutputRequest{}
+	if err := env.Client.Get(t.Context(), client.ObjectKeyFromObject(or), after); err != nil {
+		t.Fatal(err)
+	}
+	if after.ResourceVersion != or.ResourceVersion {
+		t.Errorf("the lagging loop wrote the request (resourceVersion %s, was %s)", after.ResourceVersion, or.ResourceVersion)
 	}
 }
 

@@ -191,18 +191,19 @@ func summariseOutput(or *fivesafesv1alpha1.OutputRequest) {
 	setOutputCondition(or, fivesafesv1alpha1.ConditionReady, metavFalse, c.Reason, c.Message)
 }
 
-// announceOutput emits an event when the phase changes, and when the files are released.
-func (r *OutputRequestReconciler) announceOutput(s *outputScope) {
+// announceRelease emits an event when the loop released the files.
+func (r *OutputRequestReconciler) announceRelease(s *outputScope) {
 	if r.Recorder == nil {
 		return
 	}
+	r.Recorder.Eventf(s.or, nil, corev1.EventTypeNormal, ReasonOutputReleased, "Release",
+		"Released %d files to %s", len(s.or.Status.Files), s.or.Status.Release.Prefix)
+}
+
+// announcePhase emits an event when the phase changes.
+func (r *OutputRequestReconciler) announcePhase(s *outputScope) {
 	or := s.or
-	if s.released {
-		r.Recorder.Eventf(or, nil, corev1.EventTypeNormal, ReasonOutputReleased, "Release",
-			"Released %d files to %s", len(or.Status.Files), or.Status.Release.Prefix)
-		return
-	}
-	if or.Status.Phase == s.before.Phase {
+	if r.Recorder == nil || or.Status.Phase == s.before.Phase {
 		return
 	}
 	ready := meta.FindStatusCondition(or.Status.Conditions, fivesafesv1alpha1.ConditionReady)
