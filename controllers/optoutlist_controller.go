@@ -97,7 +97,6 @@ func (r *OptOutListReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	s := &optOutScope{list: list, before: *list.Status.DeepCopy(), now: r.Clock.Now()}
 	defer func() {
 		summariseOptOutList(s)
-		r.announceOptOutLoad(ctx, s)
 		if perr := r.patchOptOutStatus(ctx, s); perr != nil && err == nil {
 			err = perr
 		}
@@ -115,13 +114,17 @@ func (r *OptOutListReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	return lowestRequeue(result, ctrl.Result{RequeueAfter: r.resync()}), nil
 }
 
-// patchOptOutStatus writes the status once, and only when it changed.
+// patchOptOutStatus writes the status once, and only when it changed, then announces what the
+// loop did: a refused object version is announced by the loop that read it, a change of what is
+// loaded only by the loop that wrote it.
 func (r *OptOutListReconciler) patchOptOutStatus(ctx context.Context, s *optOutScope) error {
-	return patchStatus(ctx, r.Client, s.list, s.before, s.list.Status, func() client.Object {
+	wrote, err := writeStatus(ctx, r.Client, s.list, s.before, s.list.Status, func() client.Object {
 		base := s.list.DeepCopy()
 		base.Status = s.before
 		return base
 	}, "opt-out list")
+	r.announceOptOutLoad(s, err == nil && wrote)
+	return err
 }
 
 func (r *OptOutListReconciler) resync() time.Duration {

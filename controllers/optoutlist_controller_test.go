@@ -235,10 +235,28 @@ func TestOptOutListLoadsAndReloads(t *testing.T) {
 	first := optOutSnapshot(t, 3000)
 	h.upload(t, bucket, key, first)
 	createOptOutList(t, name, bucket, key, "2026-10-01", "")
+	stale := &fivesafesv1alpha1.OptOutList{}
+	if err := env.Client.Get(t.Context(), client.ObjectKey{Name: name}, stale); err != nil {
+		t.Fatal(err)
+	}
+	h.events.take()
 
 	list, res, err := h.reconcile(t, name)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if ev := h.events.take(); len(ev) != 1 || ev[controllers.ReasonOptOutLoaded] != 1 {
+		t.Errorf("the load was announced %v; want one %s", ev, controllers.ReasonOptOutLoaded)
+	}
+	// A loop that reads the list as it was before that status write announces nothing.
+	direct := h.r.Client
+	h.r.Client = laggingClient(t, stale)
+	if _, _, err := h.reconcile(t, name); err != nil {
+		t.Fatal(err)
+	}
+	h.r.Client = direct
+	if ev := h.events.take(); len(ev) != 0 {
+		t.Errorf("a lagging loop announced %v again", ev)
 	}
 	if res.RequeueAfter != h.r.Resync {
 		t.Errorf("RequeueAfter = %v, want the resync period %v", res.RequeueAfter, h.r.Resync)

@@ -128,16 +128,18 @@ func (r *OptOutListReconciler) recordSnapshot(_ context.Context, s *optOutScope)
 }
 
 // announceOptOutLoad emits an event when a snapshot with a new digest is loaded, when loading
-// starts failing or fails for another reason, and each time an object version is refused.
-func (r *OptOutListReconciler) announceOptOutLoad(_ context.Context, s *optOutScope) {
+// starts failing or fails for another reason, and each time an object version is refused. wrote
+// says whether this loop wrote the status: a loop that read the list before its predecessor's
+// write took effect computes that predecessor's change again, and does not announce it.
+func (r *OptOutListReconciler) announceOptOutLoad(s *optOutScope, wrote bool) {
 	now := meta.FindStatusCondition(s.list.Status.Conditions, fivesafesv1alpha1.OptOutLoaded)
 	if now == nil {
 		return
 	}
 	was := meta.FindStatusCondition(s.before.Conditions, fivesafesv1alpha1.OptOutLoaded)
-	changed := was == nil || was.Status != now.Status || was.Reason != now.Reason
+	changed := wrote && (was == nil || was.Status != now.Status || was.Reason != now.Reason)
 	switch {
-	case now.Status == metav1.ConditionTrue && (changed || s.before.Digest != s.list.Status.Digest):
+	case now.Status == metav1.ConditionTrue && (changed || (wrote && s.before.Digest != s.list.Status.Digest)):
 		r.Recorder.Eventf(s.list, nil, corev1.EventTypeNormal, now.Reason, "Load", "Loaded the opt-out snapshot of %s (%s): %d people, %d invalid lines",
 			s.list.Status.SnapshotDate, s.list.Status.Digest, s.list.Status.Count, s.list.Status.Invalid)
 	case now.Status == metav1.ConditionFalse && (changed || (now.Reason == ReasonOptOutDigestMismatch && s.fresh)):
