@@ -104,18 +104,12 @@ type announcement struct {
 	eventType, reason, action, note string
 }
 
-// patchStatus writes obj's status, once per loop and only when it changed: from before, the
+// writeStatus writes obj's status, once per loop and only when it changed: from before, the
 // status as read, and from what this process last wrote, when the read predates that write. It
 // is a merge patch against base, which is obj as read with its status as it was; a change the
 // patch cannot carry (a nil list made empty, a time read back at a coarser precision) writes
-// nothing. An object already gone is no error.
-func patchStatus(ctx context.Context, c client.Client, obj client.Object, before, after any, base func() client.Object, kind string) error {
-	_, err := writeStatus(ctx, c, obj, before, after, base, kind)
-	return err
-}
-
-// writeStatus is patchStatus, and reports whether it wrote the status: a loop announces a change
-// only when it is the one that made it.
+// nothing. An object already gone is no error. It reports whether it wrote the status: a loop
+// announces a change only when it is the one that made it.
 func writeStatus(ctx context.Context, c client.Client, obj client.Object, before, after any, base func() client.Object, kind string) (bool, error) {
 	if equality.Semantic.DeepEqual(before, after) {
 		return false, nil
