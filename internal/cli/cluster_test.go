@@ -25,6 +25,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -71,6 +72,34 @@ func sampleAgreementNamed(t *testing.T, name string) *fivesafesv1alpha1.DataAcce
 	return a
 }
 
+// runs counts the runs of each test in this process (go test -count), by test name.
+var runs = struct {
+	sync.Mutex
+	byTest map[string]testRun
+}{byTest: map[string]testRun{}}
+
+type testRun struct {
+	t *testing.T
+	n int
+}
+
+// fresh returns name in a test's first run in this process, and name with "-r2", "-r3", … in its
+// later runs, so that what a test makes in the shared API server does not collide with what its
+// earlier runs made.
+func fresh(t *testing.T, name string) string {
+	runs.Lock()
+	defer runs.Unlock()
+	r := runs.byTest[t.Name()]
+	if r.t != t {
+		r = testRun{t: t, n: r.n + 1}
+		runs.byTest[t.Name()] = r
+	}
+	if r.n == 1 {
+		return name
+	}
+	return fmt.Sprintf("%s-r%d", name, r.n)
+}
+
 func createObject(t *testing.T, obj client.Object) {
 	t.Helper()
 	if err := env.Client.Create(context.Background(), obj); err != nil {
@@ -99,14 +128,14 @@ func approvalsOf(t *testing.T, name string) []fivesafesv1alpha1.AgreementApprova
 
 func TestAgreementApprove(t *testing.T) {
 	ctx := context.Background()
-	a := sampleAgreementNamed(t, "nic-38002-s3k0v")
+	a := sampleAgreementNamed(t, fresh(t, "nic-38002-s3k0v"))
 	createObject(t, a)
 	digest := sampleDigest(t)
 
 	// Before the operator has written a status, the digest is computed from the spec: the digest
 	// the sample approvals name.
 	stdout, _ := mustExec(t, ExitOK, "--kubeconfig", kubeconfig, "agreement", "approve", a.Name, "--comment", "Approved at the November meeting.")
-	nameRE := regexp.MustCompile(`agreementapproval\.fivesafes\.io/(nic-38002-s3k0v-1d398a40-[a-z0-9]{5}) created`)
+	nameRE := regexp.MustCompile(`agreementapproval\.fivesafes\.io/(` + regexp.QuoteMeta(a.Name) + `-1d398a40-[a-z0-9]{5}) created`)
 	m := nameRE.FindStringSubmatch(stdout)
 	if m == nil || !strings.Contains(stdout, "decision:    Approve") || !strings.Contains(stdout, "spec digest: "+string(digest)) {
 		t.Fatalf("output = %q", stdout)
@@ -129,7 +158,7 @@ func TestAgreementApprove(t *testing.T) {
 	mustExec(t, ExitOK, "--kubeconfig", kubeconfig, "agreement", "approve", a.Name, "--reject", "--comment", "The CAG reference is wrong.")
 	got = approvalsOf(t, a.Name)
 	if len(got) != 2 || got[1].Spec.Decision != fivesafesv1alpha1.DecisionReject || got[1].Spec.SpecDigest != digest ||
-		got[1].Name == got[0].Name || !strings.HasPrefix(got[1].Name, "nic-38002-s3k0v-1d398a40-") {
+		got[1].Name == got[0].Name || !strings.HasPrefix(got[1].Name, a.Name+"-1d398a40-") {
 		t.Fatalf("approvals = %+v", got)
 	}
 
@@ -173,7 +202,7 @@ func TestAgreementStatus(t *testing.T) {
 	// Validity ends at 24:00 UTC on 2028-03-31, 700 days and 12 hours after noon on 2026-05-01.
 	const daysLeft = 701
 
-	a := sampleAgreementNamed(t, "status-demo")
+	a := sampleAgreementNamed(t, fresh(t, "status-demo"))
 	createObject(t, a)
 	digest, err := agreement.SpecDigest(a.Spec)
 	if err != nil {
@@ -230,9 +259,9 @@ func TestAgreementStatus(t *testing.T) {
 	}
 
 	// An agreement the operator has not seen: the digest is computed and said to be.
-	fresh := sampleAgreementNamed(t, "status-fresh")
-	createObject(t, fresh)
-	text, _ = mustExec(t, ExitOK, "--kubeconfig", kubeconfig, "agreement", "status", fresh.Name, "--quorum", "4")
+	unseen := sampleAgreementNamed(t, fresh(t, "status-fresh"))
+	createObject(t, unseen)
+	text, _ = mustExec(t, ExitOK, "--kubeconfig", kubeconfig, "agreement", "status", unseen.Name, "--quorum", "4")
 	for _, want := range []string{"Phase:         (not yet observed)", string(sampleDigest(t)) + " (computed from the spec)", "Approvals:     0 of 4", "the operator has not written a status yet"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("status lacks %q:\n%s", want, text)
@@ -252,7 +281,7 @@ func TestAgreementStatus(t *testing.T) {
 // that the validity months alone would not.
 func TestRegisterFromCluster(t *testing.T) {
 	ctx := context.Background()
-	const org = "Register Test Organisation"
+	org := fresh(t, "Register Test Organisation")
 	data, err := os.ReadFile(samplesDir + "/fivesafes_v1alpha1_catalogue_dataset_hes-apc.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -261,13 +290,13 @@ func TestRegisterFromCluster(t *testing.T) {
 	if err := yaml.Unmarshal(data, &ds); err != nil {
 		t.Fatal(err)
 	}
-	ds.Name = "reg-hes-apc"
+	ds.Name = fresh(t, "reg-hes-apc")
 	createObject(t, &ds)
 
 	mk := func(name, ref, start string, optOuts fivesafesv1alpha1.OptOutHandling, phase fivesafesv1alpha1.AgreementPhase) {
-		a := sampleAgreementNamed(t, name)
+		a := sampleAgreementNamed(t, fresh(t, name))
 		a.Spec.Reference = ref
-		a.Spec.Organisation = fivesafesv1alpha1.Organisation{Name: org, Code: "RTO"}
+		a.Spec.Organisation = fivesafesv1alpha1.Organisation{Name: org, Code: fresh(t, "RTO")}
 		a.Spec.Validity = fivesafesv1alpha1.Validity{Start: start, End: "2027-12-31"}
 		a.Spec.Datasets = []fivesafesv1alpha1.AgreementDataset{{Name: ds.Name, Columns: []string{"nhs_number", "sex"}, OptOuts: optOuts}}
 		if optOuts == fivesafesv1alpha1.OptOutsNotApplied {
@@ -277,7 +306,7 @@ func TestRegisterFromCluster(t *testing.T) {
 		if phase == "" {
 			return
 		}
-		a.Status = fivesafesv1alpha1.DataAccessAgreementStatus{ObservedGeneration: a.Generation, Phase: phase, Workspace: name}
+		a.Status = fivesafesv1alpha1.DataAccessAgreementStatus{ObservedGeneration: a.Generation, Phase: phase, Workspace: a.Name}
 		if err := env.Client.Status().Update(ctx, a); err != nil {
 			t.Fatal(err)
 		}
@@ -287,12 +316,12 @@ func TestRegisterFromCluster(t *testing.T) {
 	mk("reg-pending", "NIC-10003-CCCCC", "2026-06-01", fivesafesv1alpha1.OptOutsHonoured, fivesafesv1alpha1.AgreementPending)
 	mk("reg-unjudged", "NIC-10004-DDDDD", "2026-06-01", fivesafesv1alpha1.OptOutsHonoured, "")
 
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "ws-register-test"}}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: fresh(t, "ws-register-test")}}
 	createObject(t, ns)
 	extract := func(name, agr string, optOuts fivesafesv1alpha1.OptOutHandling, completed time.Time) {
 		x := &fivesafesv1alpha1.DatasetExtract{
 			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns.Name},
-			Spec:       fivesafesv1alpha1.DatasetExtractSpec{Agreement: agr, Dataset: ds.Name, Columns: []string{"nhs_number", "sex"}, OptOuts: optOuts},
+			Spec:       fivesafesv1alpha1.DatasetExtractSpec{Agreement: fresh(t, agr), Dataset: ds.Name, Columns: []string{"nhs_number", "sex"}, OptOuts: optOuts},
 		}
 		if optOuts == fivesafesv1alpha1.OptOutsNotApplied {
 			x.Spec.OptOutJustification = "Section 251 support covers this flow."
@@ -335,7 +364,7 @@ func TestRegisterFromCluster(t *testing.T) {
 			mixed = append(mixed, f.Dataset+"|"+f.Month+"|"+strings.Join(f.Agreements, ","))
 		}
 	}
-	if want := []string{"reg-hes-apc|2026-06|NIC-10001-AAAAA,NIC-10002-BBBBB"}; !slices.Equal(mixed, want) {
+	if want := []string{ds.Name + "|2026-06|NIC-10001-AAAAA,NIC-10002-BBBBB"}; !slices.Equal(mixed, want) {
 		t.Fatalf("mixed opt-outs flags of %s = %v, want %v", org, mixed, want)
 	}
 	var withTime struct {

@@ -140,6 +140,7 @@ func FuzzOutputParseFiles(f *testing.F) {
 // outputNamespace creates a workspace namespace for a test.
 func outputNamespace(t *testing.T, name string) string {
 	t.Helper()
+	name = fresh(t, name)
 	createObject(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}})
 	return name
 }
@@ -288,8 +289,9 @@ func TestOutputRequestStatusWithdraw(t *testing.T) {
 
 // TestOutputRequestDefaultNamespace uses the kubeconfig context's namespace when -n is not given.
 func TestOutputRequestDefaultNamespace(t *testing.T) {
-	mustExec(t, ExitOK, "--kubeconfig", kubeconfig, "output", "request", "default-ns-request", "--file", "a.csv=table:x", "--purpose", "p")
-	r := getRequest(t, "default", "default-ns-request")
+	name := fresh(t, "default-ns-request")
+	mustExec(t, ExitOK, "--kubeconfig", kubeconfig, "output", "request", name, "--file", "a.csv=table:x", "--purpose", "p")
+	r := getRequest(t, "default", name)
 	if len(r.Spec.Files) != 1 || r.Spec.Files[0].Path != "a.csv" {
 		t.Fatalf("spec = %+v", r.Spec)
 	}
