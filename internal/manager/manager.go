@@ -497,7 +497,11 @@ func Setup(mgr ctrl.Manager, o Options) error {
 	if n > 0 {
 		ctrl.Log.Info("Labelled the Secrets of earlier versions", "secrets", n)
 	}
-	auditLog := &auditLog{client: s3, o: o.Audit}
+	auditClient, err := newAuditStoreClient(o.Storage, nil)
+	if err != nil {
+		return err
+	}
+	auditLog := &auditLog{client: auditClient, o: o.Audit}
 	registerMetrics.Do(func() { metrics.Register(mgr.GetClient()) })
 	store, err := storage.New(storage.Options{Endpoint: o.Storage.Endpoint, AccessKey: o.Storage.AccessKey, SecretKey: o.Storage.SecretKey, Secure: o.Storage.Secure})
 	if err != nil {
