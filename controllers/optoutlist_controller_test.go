@@ -245,10 +245,12 @@ func TestOptOutListLoadsAndReloads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ev := h.events.take(); len(ev) != 1 || ev[controllers.ReasonOptOutLoaded] != 1 {
-		t.Errorf("the load was announced %v; want one %s", ev, controllers.ReasonOptOutLoaded)
+	// The manager's own opt-out controller may have loaded the list first, leaving this loop
+	// nothing to write or announce. A loop that reads the list as it was before that status write
+	// announces nothing either way.
+	if ev := h.events.take(); len(ev) > 1 || (len(ev) == 1 && ev[controllers.ReasonOptOutLoaded] != 1) {
+		t.Errorf("the load was announced %v; want at most one %s", ev, controllers.ReasonOptOutLoaded)
 	}
-	// A loop that reads the list as it was before that status write announces nothing.
 	direct := h.r.Client
 	h.r.Client = laggingClient(t, stale)
 	if _, _, err := h.reconcile(t, name); err != nil {
