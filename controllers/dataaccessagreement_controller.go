@@ -133,12 +133,10 @@ func (r *DataAccessAgreementReconciler) patchStatus(ctx context.Context, s *agre
 		base.Status = s.before
 		return base
 	}, "agreement")
-	if err != nil || !wrote || r.Recorder == nil {
+	if err != nil || !wrote {
 		return err
 	}
-	for _, e := range s.events {
-		r.Recorder.Eventf(s.daa, nil, e.eventType, e.reason, e.action, "%s", e.note)
-	}
+	announce(r.Recorder, s.daa, s.events)
 	return nil
 }
 

@@ -26,7 +26,9 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
+	apiruntime "k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -102,6 +104,16 @@ func lowestRequeue(a, b ctrl.Result) ctrl.Result {
 // not announce it twice.
 type announcement struct {
 	eventType, reason, action, note string
+}
+
+// announce emits each announcement about obj; with no recorder it emits nothing.
+func announce(rec events.EventRecorder, obj apiruntime.Object, as []announcement) {
+	if rec == nil {
+		return
+	}
+	for _, a := range as {
+		rec.Eventf(obj, nil, a.eventType, a.reason, a.action, "%s", a.note)
+	}
 }
 
 // writeStatus writes obj's status, once per loop and only when it changed: from before, the

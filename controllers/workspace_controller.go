@@ -179,11 +179,7 @@ func (r *WorkspaceReconciler) patchWorkspaceStatus(ctx context.Context, s *works
 	}
 	// Events follow the status they announce: a status that could not be written is announced by
 	// the loop that writes it.
-	if r.Recorder != nil {
-		for _, e := range workspaceEvents(&s.before, &s.ws.Status) {
-			r.Recorder.Eventf(s.ws, nil, e.eventType, e.reason, e.action, "%s", e.note)
-		}
-	}
+	announce(r.Recorder, s.ws, workspaceEvents(&s.before, &s.ws.Status))
 	return nil
 }
 
