@@ -36,6 +36,7 @@ import (
 	"github.com/fivesafes/fivesafes/controllers"
 	"github.com/fivesafes/fivesafes/internal/audit"
 	"github.com/fivesafes/fivesafes/internal/manifest"
+	"github.com/fivesafes/fivesafes/internal/testname"
 )
 
 const committee = "fivesafes:committee"
@@ -148,7 +149,7 @@ func moveClock(t *testing.T, to time.Time) {
 // and expires at the end of its last day.
 func TestAgreementLifecycle(t *testing.T) {
 	ctx := context.Background()
-	const name = "lifecycle"
+	name := testname.Fresh(t, "lifecycle")
 	daa := sampleAgreement(t, name)
 	if err := env.Client.Create(ctx, daa); err != nil {
 		t.Fatal(err)
@@ -166,7 +167,7 @@ func TestAgreementLifecycle(t *testing.T) {
 
 	// A forged approver is overwritten by the authenticated user.
 	forged := &fivesafesv1alpha1.AgreementApproval{
-		ObjectMeta: metav1.ObjectMeta{Name: "lifecycle-alice"},
+		ObjectMeta: metav1.ObjectMeta{Name: name + "-alice"},
 		Spec: fivesafesv1alpha1.AgreementApprovalSpec{
 			Agreement: name, SpecDigest: digest, Decision: fivesafesv1alpha1.DecisionApprove, Comment: "Approved.",
 			Approver: &fivesafesv1alpha1.UserInfo{Username: "bob@committee.example.org", Groups: []string{committee}},
@@ -184,10 +185,10 @@ func TestAgreementLifecycle(t *testing.T) {
 		t.Fatalf("phase with one approval = %s, want Pending", one.Status.Phase)
 	}
 	// Alice approving twice still counts once.
-	if _, err := approve(t, alice, "lifecycle-alice-again", name, digest, fivesafesv1alpha1.DecisionApprove); err != nil {
+	if _, err := approve(t, alice, name+"-alice-again", name, digest, fivesafesv1alpha1.DecisionApprove); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := approve(t, bob, "lifecycle-bob", name, digest, fivesafesv1alpha1.DecisionApprove); err != nil {
+	if _, err := approve(t, bob, name+"-bob", name, digest, fivesafesv1alpha1.DecisionApprove); err != nil {
 		t.Fatal(err)
 	}
 	active := waitFor(t, name, "became Active", phaseIs(fivesafesv1alpha1.AgreementActive))
@@ -223,14 +224,14 @@ func TestAgreementLifecycle(t *testing.T) {
 		t.Fatalf("workspace state after amendment = %s, want Suspended", got)
 	}
 	// An approval of the old digest is refused with a message that says why.
-	_, err := approve(t, alice, "lifecycle-alice-stale", name, digest, fivesafesv1alpha1.DecisionApprove)
+	_, err := approve(t, alice, name+"-alice-stale", name, digest, fivesafesv1alpha1.DecisionApprove)
 	if err == nil || !strings.Contains(err.Error(), "has changed since you read it") {
 		t.Fatalf("stale approval: %v, want refusal naming the changed digest", err)
 	}
 	for _, who := range []struct {
 		c    client.Client
 		name string
-	}{{alice, "lifecycle-alice-2"}, {bob, "lifecycle-bob-2"}} {
+	}{{alice, name + "-alice-2"}, {bob, name + "-bob-2"}} {
 		if _, err := approve(t, who.c, who.name, name, amended.Status.SpecDigest, fivesafesv1alpha1.DecisionApprove); err != nil {
 			t.Fatal(err)
 		}
@@ -273,7 +274,7 @@ func TestAgreementLifecycle(t *testing.T) {
 // at admission; a rejection by a committee member rejects.
 func TestApprovalsThatDoNotCount(t *testing.T) {
 	ctx := context.Background()
-	const name = "separation"
+	name := testname.Fresh(t, "separation")
 	daa := sampleAgreement(t, name)
 	if err := env.Client.Create(ctx, daa); err != nil {
 		t.Fatal(err)
@@ -282,14 +283,14 @@ func TestApprovalsThatDoNotCount(t *testing.T) {
 
 	// A researcher on the agreement who also sits on the committee cannot approve it.
 	amara := clientAs(t, "amara.okafor@cpccg.example.nhs.uk", committee)
-	_, err := approve(t, amara, "separation-amara", name, digest, fivesafesv1alpha1.DecisionApprove)
+	_, err := approve(t, amara, name+"-amara", name, digest, fivesafesv1alpha1.DecisionApprove)
 	if err == nil || !strings.Contains(err.Error(), "is a researcher on agreement separation") {
 		t.Fatalf("self-approval: %v, want refusal", err)
 	}
 
 	// Someone granted the role directly but not in the committee group is refused by the webhook.
 	binding := &rbacv1.ClusterRoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: "eve-committee-role"},
+		ObjectMeta: metav1.ObjectMeta{Name: testname.Fresh(t, "eve-committee-role")},
 		Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "eve@example.org"}},
 		RoleRef:    rbacv1.RoleRef{Kind: "ClusterRole", APIGroup: rbacv1.GroupName, Name: "fivesafes-committee"},
 	}
@@ -297,21 +298,21 @@ func TestApprovalsThatDoNotCount(t *testing.T) {
 		t.Fatal(err)
 	}
 	eve := clientAs(t, "eve@example.org")
-	_, err = approve(t, eve, "separation-eve", name, digest, fivesafesv1alpha1.DecisionApprove)
+	_, err = approve(t, eve, name+"-eve", name, digest, fivesafesv1alpha1.DecisionApprove)
 	if err == nil || !strings.Contains(err.Error(), "is not a member of the data access committee") {
 		t.Fatalf("non-committee approval: %v, want refusal", err)
 	}
 	// Without any role, RBAC refuses before admission.
-	_, err = approve(t, clientAs(t, "mallory@example.org"), "separation-mallory", name, digest, fivesafesv1alpha1.DecisionApprove)
+	_, err = approve(t, clientAs(t, "mallory@example.org"), name+"-mallory", name, digest, fivesafesv1alpha1.DecisionApprove)
 	if !apierrors.IsForbidden(err) {
 		t.Fatalf("approval with no role: %v, want Forbidden", err)
 	}
 
 	// One approval and one rejection: rejected.
-	if _, err := approve(t, clientAs(t, "alice@committee.example.org", committee), "separation-alice", name, digest, fivesafesv1alpha1.DecisionApprove); err != nil {
+	if _, err := approve(t, clientAs(t, "alice@committee.example.org", committee), name+"-alice", name, digest, fivesafesv1alpha1.DecisionApprove); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := approve(t, clientAs(t, "bob@committee.example.org", committee), "separation-bob", name, digest, fivesafesv1alpha1.DecisionReject); err != nil {
+	if _, err := approve(t, clientAs(t, "bob@committee.example.org", committee), name+"-bob", name, digest, fivesafesv1alpha1.DecisionReject); err != nil {
 		t.Fatal(err)
 	}
 	rejected := waitFor(t, name, "was rejected", phaseIs(fivesafesv1alpha1.AgreementRejected))
@@ -328,14 +329,14 @@ func TestApprovalsThatDoNotCount(t *testing.T) {
 // Revocation takes effect at once and cannot be withdrawn.
 func TestRevocation(t *testing.T) {
 	ctx := context.Background()
-	const name = "revocation"
+	name := testname.Fresh(t, "revocation")
 	daa := sampleAgreement(t, name)
 	if err := env.Client.Create(ctx, daa); err != nil {
 		t.Fatal(err)
 	}
 	digest := waitFor(t, name, "got a digest", func(d *fivesafesv1alpha1.DataAccessAgreement) bool { return d.Status.SpecDigest != "" }).Status.SpecDigest
 	for _, who := range []string{"alice@committee.example.org", "bob@committee.example.org"} {
-		if _, err := approve(t, clientAs(t, who, committee), "revocation-"+strings.Split(who, "@")[0], name, digest, fivesafesv1alpha1.DecisionApprove); err != nil {
+		if _, err := approve(t, clientAs(t, who, committee), name+"-"+strings.Split(who, "@")[0], name, digest, fivesafesv1alpha1.DecisionApprove); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -360,7 +361,7 @@ func TestRevocation(t *testing.T) {
 
 // An agreement that breaks governance rules is refused at admission with every violation listed.
 func TestInvalidAgreementRefused(t *testing.T) {
-	daa := sampleAgreement(t, "invalid")
+	daa := sampleAgreement(t, testname.Fresh(t, "invalid"))
 	daa.Spec.Reference = "my project"
 	daa.Spec.LegalBases = []fivesafesv1alpha1.LegalBasis{fivesafesv1alpha1.LegalBasisHealthAndSocialCareAct2012}
 	daa.Spec.OutputRules.MinimumCellCount = 5
@@ -379,7 +380,7 @@ func TestInvalidAgreementRefused(t *testing.T) {
 // says why; when the store returns the agreement activates, recorded exactly once.
 func TestAuditUnavailableHoldsActivation(t *testing.T) {
 	ctx := context.Background()
-	const name = "audit-outage"
+	name := testname.Fresh(t, "audit-outage")
 	daa := sampleAgreement(t, name)
 	if err := env.Client.Create(ctx, daa); err != nil {
 		t.Fatal(err)

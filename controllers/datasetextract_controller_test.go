@@ -45,6 +45,7 @@ import (
 	"github.com/fivesafes/fivesafes/internal/optoutcache"
 	"github.com/fivesafes/fivesafes/internal/stack"
 	"github.com/fivesafes/fivesafes/internal/synth"
+	"github.com/fivesafes/fivesafes/internal/testname"
 )
 
 // The synthetic data of the extract tests: one population, so people link across the two
@@ -372,7 +373,8 @@ func TestDatasetExtract(t *testing.T) {
 	firstOpted := countOptOuts(t, firstSnap)
 
 	// Making the agreement applies the sample catalogue: the Datasets and the OptOutList.
-	wsA := activeAgreement(t, "extract-a")
+	agreementA := testname.Fresh(t, "extract-a")
+	wsA := activeAgreement(t, agreementA)
 	sample := &fivesafesv1alpha1.OptOutList{}
 	if err := env.Client.Get(ctx, client.ObjectKey{Name: extractOptOuts}, sample); err != nil {
 		t.Fatal(err)
@@ -467,7 +469,7 @@ func TestDatasetExtract(t *testing.T) {
 			t.Fatalf("%s: %d audit entries, want 1", dx.Name, len(entries))
 		}
 		d := entries[0].Details
-		if d[audit.DetailAgreement] != "extract-a" || d["manifestSha256"] != manifestDigest(t, admin, dx) || entries[0].Decision != "copied" {
+		if d[audit.DetailAgreement] != agreementA || d["manifestSha256"] != manifestDigest(t, admin, dx) || entries[0].Decision != "copied" {
 			t.Errorf("%s: audit entry %v does not describe the copy", dx.Name, entries[0])
 		}
 	}
@@ -475,7 +477,7 @@ func TestDatasetExtract(t *testing.T) {
 	t.Run("an extract beyond what the agreement approves copies nothing", func(t *testing.T) {
 		wide := func(name string, change func(*fivesafesv1alpha1.DatasetExtractSpec)) *fivesafesv1alpha1.DatasetExtract {
 			dx := &fivesafesv1alpha1.DatasetExtract{
-				ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: controllers.WorkspaceNamespace("extract-a")},
+				ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: controllers.WorkspaceNamespace(agreementA)},
 				Spec:       *hesX.Spec.DeepCopy(),
 			}
 			change(&dx.Spec)
@@ -525,7 +527,7 @@ func TestDatasetExtract(t *testing.T) {
 	})
 
 	t.Run("another agreement's pseudonyms differ", func(t *testing.T) {
-		wsB := activeAgreement(t, "extract-b")
+		wsB := activeAgreement(t, testname.Fresh(t, "extract-b"))
 		daaB := &fivesafesv1alpha1.DataAccessAgreement{}
 		if err := env.Client.Get(ctx, client.ObjectKey{Name: wsB.Spec.Agreement}, daaB); err != nil {
 			t.Fatal(err)
@@ -611,7 +613,7 @@ func TestDatasetExtract(t *testing.T) {
 		}
 		pseudonymsOf(t, readCopy(t, admin, again), rows, true)
 		for _, o := range hesX.Status.Objects {
-			if _, err := admin.StatObject(ctx, controllers.WorkspaceBucket("extract-a"), o.Path, minio.StatObjectOptions{}); err == nil {
+			if _, err := admin.StatObject(ctx, controllers.WorkspaceBucket(agreementA), o.Path, minio.StatObjectOptions{}); err == nil {
 				t.Errorf("%s of the replaced copy is still there", o.Path)
 			}
 		}
@@ -666,7 +668,7 @@ func TestDatasetExtract(t *testing.T) {
 				t.Error("the status no longer describes the visible copy")
 			}
 			var left []string
-			for oi := range admin.ListObjects(ctx, controllers.WorkspaceBucket("extract-a"), minio.ListObjectsOptions{Prefix: "datasets/hes-apc/", Recursive: true, WithVersions: true}) {
+			for oi := range admin.ListObjects(ctx, controllers.WorkspaceBucket(agreementA), minio.ListObjectsOptions{Prefix: "datasets/hes-apc/", Recursive: true, WithVersions: true}) {
 				if oi.Key != "datasets/hes-apc/manifest.json" && !slices.ContainsFunc(hesX.Status.Objects, func(o fivesafesv1alpha1.ExtractObject) bool { return o.Path == oi.Key }) {
 					left = append(left, oi.Key)
 				}

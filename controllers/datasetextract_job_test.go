@@ -40,6 +40,7 @@ import (
 	"github.com/fivesafes/fivesafes/internal/extractjob"
 	"github.com/fivesafes/fivesafes/internal/extractworker"
 	"github.com/fivesafes/fivesafes/internal/synth"
+	"github.com/fivesafes/fivesafes/internal/testname"
 )
 
 // A source above the Job threshold is copied by an indexed Job of the manager image, one
@@ -80,7 +81,7 @@ func TestDatasetExtractByJob(t *testing.T) {
 	everyone := synth.OptedOutBelow(extractSeed, extractPopulation)
 	putObject(t, admin, catalogueBucket, "opt-outs/2026-11-01.csv", generate(t, synth.OptOuts, everyone/2))
 
-	ws := activeAgreement(t, "extract-by-job")
+	ws := activeAgreement(t, testname.Fresh(t, "extract-by-job"))
 	// The catalogue entry points at the three objects while this test runs.
 	ds := &fivesafesv1alpha1.Dataset{}
 	if err := env.Client.Get(ctx, client.ObjectKey{Name: "hes-apc"}, ds); err != nil {

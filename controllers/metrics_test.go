@@ -19,6 +19,7 @@ package controllers_test
 import (
 	"testing"
 
+	"github.com/fivesafes/fivesafes/internal/testname"
 	dto "github.com/prometheus/client_model/go"
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 )
@@ -40,7 +41,7 @@ func gather(t *testing.T) map[string]*dto.MetricFamily {
 // The manager exposes agreements by phase, workspaces by condition, expiry times and audit
 // append latency.
 func TestMetrics(t *testing.T) {
-	activeAgreement(t, "metrics")
+	activeAgreement(t, testname.Fresh(t, "metrics"))
 	got := gather(t)
 	active := 0.0
 	for _, m := range got["fivesafes_agreements"].GetMetric() {

@@ -41,6 +41,7 @@ import (
 	"github.com/fivesafes/fivesafes/internal/nhsnumber"
 	"github.com/fivesafes/fivesafes/internal/optoutcache"
 	"github.com/fivesafes/fivesafes/internal/synth"
+	"github.com/fivesafes/fivesafes/internal/testname"
 )
 
 // optOutHarness is an OptOutListReconciler on the environment's API server and MinIO, with a
@@ -230,7 +231,7 @@ func waitForEvent(t *testing.T, kind, name, reason string) eventsv1.Event {
 }
 
 func TestOptOutListLoadsAndReloads(t *testing.T) {
-	const bucket, key, name = "optout-reload", "nde/current.csv", "nde-reload"
+	bucket, key, name := testname.Fresh(t, "optout-reload"), "nde/current.csv", testname.Fresh(t, "nde-reload")
 	h := newOptOutHarness(t, bucket)
 	first := optOutSnapshot(t, 3000)
 	h.upload(t, bucket, key, first)
@@ -327,7 +328,7 @@ func TestOptOutListLoadsAndReloads(t *testing.T) {
 }
 
 func TestOptOutListDigestMismatch(t *testing.T) {
-	const bucket, key, name = "optout-digest", "nde/current.csv", "nde-digest"
+	bucket, key, name := testname.Fresh(t, "optout-digest"), "nde/current.csv", testname.Fresh(t, "nde-digest")
 	h := newOptOutHarness(t, bucket)
 	body := optOutSnapshot(t, 2000)
 	h.upload(t, bucket, key, body)
@@ -398,7 +399,7 @@ func TestOptOutListDigestMismatch(t *testing.T) {
 }
 
 func TestOptOutListSourceUnavailable(t *testing.T) {
-	const bucket, key, name = "optout-missing", "nde/current.csv", "nde-missing"
+	bucket, key, name := testname.Fresh(t, "optout-missing"), "nde/current.csv", testname.Fresh(t, "nde-missing")
 	h := newOptOutHarness(t, bucket)
 	createOptOutList(t, name, bucket, key, "2026-10-01", "")
 

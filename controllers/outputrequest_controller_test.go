@@ -47,6 +47,7 @@ import (
 	"github.com/fivesafes/fivesafes/internal/policy"
 	"github.com/fivesafes/fivesafes/internal/release"
 	"github.com/fivesafes/fivesafes/internal/storage"
+	"github.com/fivesafes/fivesafes/internal/testname"
 )
 
 const (
@@ -241,7 +242,7 @@ func wantPhase(t *testing.T, or *fivesafesv1alpha1.OutputRequest, p fivesafesv1a
 // them when the researcher changes a file, and once approved is released with its manifest,
 // after the release is recorded.
 func TestOutputRequestJourney(t *testing.T) {
-	const agreement = "outputs-journey"
+	agreement := testname.Fresh(t, "outputs-journey")
 	activeAgreement(t, agreement)
 	ns := controllers.WorkspaceNamespace(agreement)
 	h := newOutputHarness(t)
@@ -482,7 +483,7 @@ func fetch(t *testing.T, url string) (int, []byte) {
 // counted, once: a later loop that reads the request as it was before that status write, as a
 // lagging cache can hand it, checks again but writes, announces, records and counts nothing more.
 func TestOutputRequestSmallCellRejected(t *testing.T) {
-	const agreement = "outputs-small"
+	agreement := testname.Fresh(t, "outputs-small")
 	activeAgreement(t, agreement)
 	h := newOutputHarness(t)
 	h.put(t, agreement, "tables/admissions.csv", smallCell)
@@ -545,7 +546,7 @@ func TestOutputRequestSmallCellRejected(t *testing.T) {
 
 // A requested file missing from the workspace returns the request to the researcher.
 func TestOutputRequestMissingFile(t *testing.T) {
-	const agreement = "outputs-missing"
+	agreement := testname.Fresh(t, "outputs-missing")
 	activeAgreement(t, agreement)
 	h := newOutputHarness(t)
 	or := request(t, controllers.WorkspaceNamespace(agreement), "missing", "tables/absent.csv")
@@ -565,7 +566,7 @@ func TestOutputRequestMissingFile(t *testing.T) {
 
 // A withdrawn request is settled and its withdrawal recorded once.
 func TestOutputRequestWithdrawn(t *testing.T) {
-	const agreement = "outputs-withdrawn"
+	agreement := testname.Fresh(t, "outputs-withdrawn")
 	activeAgreement(t, agreement)
 	h := newOutputHarness(t)
 	h.put(t, agreement, "tables/admissions.csv", safeTable)
@@ -599,7 +600,7 @@ func TestOutputRequestWithdrawn(t *testing.T) {
 // With the audit log refusing the release record, nothing is copied to the egress bucket and the
 // status says why; once the log is back the release is made.
 func TestOutputRequestAuditUnavailable(t *testing.T) {
-	const agreement = "outputs-audit"
+	agreement := testname.Fresh(t, "outputs-audit")
 	activeAgreement(t, agreement)
 	h := newOutputHarness(t)
 	h.put(t, agreement, "tables/admissions.csv", safeTable)
@@ -642,7 +643,7 @@ func TestOutputRequestAuditUnavailable(t *testing.T) {
 // A policy that cannot be evaluated decides nothing: the request stays Checking, shows no
 // outcome, records no check and releases nothing.
 func TestOutputRequestPolicyUnavailable(t *testing.T) {
-	const agreement = "outputs-policy"
+	agreement := testname.Fresh(t, "outputs-policy")
 	activeAgreement(t, agreement)
 	h := newOutputHarness(t)
 	b, err := policy.NewBundle(map[string]string{"broken.rego": "package fivesafes.egress\n\ndecision := input.nothing\n"})
@@ -673,7 +674,7 @@ func TestOutputRequestPolicyUnavailable(t *testing.T) {
 // A checker asking for changes returns the request to the researcher, and a rejection rejects it,
 // whatever the other reviews say.
 func TestOutputRequestReviewDecisions(t *testing.T) {
-	const agreement = "outputs-decisions"
+	agreement := testname.Fresh(t, "outputs-decisions")
 	activeAgreement(t, agreement)
 	ns := controllers.WorkspaceNamespace(agreement)
 	h := newOutputHarness(t)
@@ -716,7 +717,7 @@ func TestOutputRequestReviewDecisions(t *testing.T) {
 // The hostile-input corpus is refused by the controller too: every hostile file fails its checks,
 // the request is rejected and nothing is released; every bad path is refused at admission.
 func TestOutputRequestHostileCorpus(t *testing.T) {
-	const agreement = "outputs-hostile"
+	agreement := testname.Fresh(t, "outputs-hostile")
 	activeAgreement(t, agreement)
 	h := newOutputHarness(t)
 	dir := filepath.Join("..", "internal", "egress", "testdata", "hostile")
@@ -789,7 +790,7 @@ func TestOutputRequestHostileCorpus(t *testing.T) {
 // A table's ACRO-style sidecar is snapshotted and checked with it: a dominant contributor fails
 // the table, good statistics let it pass, and without a sidecar the magnitudes go to review.
 func TestOutputRequestSidecar(t *testing.T) {
-	const agreement = "outputs-sidecar"
+	agreement := testname.Fresh(t, "outputs-sidecar")
 	activeAgreement(t, agreement)
 	h := newOutputHarness(t)
 	table := []byte("region,n,total_cost\nNorth,12,1000.00\nSouth,15,2000.00\n")

@@ -27,6 +27,7 @@ import (
 
 	fivesafesv1alpha1 "github.com/fivesafes/fivesafes/api/v1alpha1"
 	"github.com/fivesafes/fivesafes/controllers"
+	"github.com/fivesafes/fivesafes/internal/testname"
 )
 
 const checkers = "fivesafes:output-checkers"
@@ -36,8 +37,9 @@ const checkers = "fivesafes:output-checkers"
 // requester is stamped from the authenticated request.
 func TestOutputReviewAdmission(t *testing.T) {
 	ctx := context.Background()
-	activeAgreement(t, "reviews")
-	ns := controllers.WorkspaceNamespace("reviews")
+	agreement := testname.Fresh(t, "reviews")
+	activeAgreement(t, agreement)
+	ns := controllers.WorkspaceNamespace(agreement)
 
 	amara := clientAs(t, researcher, "fivesafes:researchers")
 	req := &fivesafesv1alpha1.OutputRequest{
@@ -94,7 +96,7 @@ func TestOutputReviewAdmission(t *testing.T) {
 
 	// Someone given the role directly, outside the checkers group, is refused by the webhook.
 	binding := &rbacv1.ClusterRoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: "frank-checker-role"},
+		ObjectMeta: metav1.ObjectMeta{Name: testname.Fresh(t, "frank-checker-role")},
 		Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "frank@example.org"}},
 		RoleRef:    rbacv1.RoleRef{Kind: "ClusterRole", APIGroup: rbacv1.GroupName, Name: "fivesafes-output-checker"},
 	}

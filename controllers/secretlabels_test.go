@@ -27,17 +27,18 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	"github.com/fivesafes/fivesafes/controllers"
+	"github.com/fivesafes/fivesafes/internal/testname"
 )
 
 // A Secret an earlier version made, owned by a Fivesafes object but without the label the
 // manager's cache now selects on, is labelled; a Secret of someone else is left alone.
 func TestLabelOwnedSecrets(t *testing.T) {
 	ctx := context.Background()
-	owner := sampleAgreement(t, "secret-labels")
+	owner := sampleAgreement(t, testname.Fresh(t, "secret-labels"))
 	if err := env.Client.Create(ctx, owner); err != nil {
 		t.Fatal(err)
 	}
-	const ns = "secret-labels"
+	ns := testname.Fresh(t, "secret-labels")
 	if err := env.EnsureNamespace(ctx, ns); err != nil {
 		t.Fatal(err)
 	}

@@ -39,6 +39,7 @@ import (
 	fivesafesv1alpha1 "github.com/fivesafes/fivesafes/api/v1alpha1"
 	"github.com/fivesafes/fivesafes/controllers"
 	"github.com/fivesafes/fivesafes/internal/audit"
+	"github.com/fivesafes/fivesafes/internal/testname"
 )
 
 const researcher = "amara.okafor@cpccg.example.nhs.uk"
@@ -149,9 +150,9 @@ func TestWorkspaceIsolation(t *testing.T) {
 	ctx := context.Background()
 	namespaceErrors := stepErrors(t, "reconcileNamespace")
 	readyBefore := readyObservations(t)
-	ws := activeAgreement(t, "isolation")
-	other := activeAgreement(t, "isolation-other")
-	ns := controllers.WorkspaceNamespace("isolation")
+	ws := activeAgreement(t, testname.Fresh(t, "isolation"))
+	other := activeAgreement(t, testname.Fresh(t, "isolation-other"))
+	ns := controllers.WorkspaceNamespace(ws.Name)
 
 	// Each workspace records when it first became Ready, by the manager's clock (which the tests
 	// move, so it is not compared with the API server's creation time), and the time it took is
@@ -253,7 +254,7 @@ func TestWorkspaceIsolation(t *testing.T) {
 
 	// The agreement's Vault token, kept outside the workspace, uses its own key and no other.
 	access := &corev1.Secret{}
-	if err := env.Client.Get(ctx, client.ObjectKey{Namespace: "fivesafes-system", Name: controllers.KeyAccessSecret("isolation")}, access); err != nil {
+	if err := env.Client.Get(ctx, client.ObjectKey{Namespace: "fivesafes-system", Name: controllers.KeyAccessSecret(ws.Name)}, access); err != nil {
 		t.Fatal(err)
 	}
 	if len(access.Data["wrappedDataKey"]) == 0 {
@@ -320,7 +321,7 @@ func TestWorkspaceIsolation(t *testing.T) {
 		{"create", "rbac.authorization.k8s.io", "rolebindings", ns, "", false},
 		{"create", "networking.k8s.io", "networkpolicies", ns, "", false},
 		{"delete", "networking.k8s.io", "networkpolicies", ns, netpolName(nps), false},
-		{"create", "", "pods", controllers.WorkspaceNamespace("isolation-other"), "", true}, // also a researcher there
+		{"create", "", "pods", controllers.WorkspaceNamespace(other.Name), "", true}, // also a researcher there
 		{"create", "", "pods", "default", "", false},
 		{"get", "", "secrets", "fivesafes-system", "", false},
 		{"create", "fivesafes.io", "outputreviews", ns, "", false},
@@ -371,7 +372,7 @@ func netpolName(l networkingv1.NetworkPolicyList) string {
 // are destroyed, the namespace goes, and the agreement records how.
 func TestWorkspaceExpiryAndDestruction(t *testing.T) {
 	ctx := context.Background()
-	const name = "teardown"
+	name := testname.Fresh(t, "teardown")
 	ws := activeAgreement(t, name)
 	ns := controllers.WorkspaceNamespace(name)
 	secret := &corev1.Secret{}

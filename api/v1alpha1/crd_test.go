@@ -31,6 +31,7 @@ import (
 	"github.com/fivesafes/fivesafes/internal/agreement"
 	"github.com/fivesafes/fivesafes/internal/manifest"
 	"github.com/fivesafes/fivesafes/internal/testenv"
+	"github.com/fivesafes/fivesafes/internal/testname"
 )
 
 var env *testenv.Env
@@ -128,7 +129,7 @@ func TestInvalidObjectsRefused(t *testing.T) {
 func TestApprovalImmutable(t *testing.T) {
 	ctx := context.Background()
 	a := &fivesafesv1alpha1.AgreementApproval{}
-	a.Name = "immutable"
+	a.Name = testname.Fresh(t, "immutable")
 	a.Spec = fivesafesv1alpha1.AgreementApprovalSpec{
 		Agreement:  "nic-38002-s3k0v",
 		SpecDigest: fivesafesv1alpha1.Digest("sha256:" + strings.Repeat("a", 64)),

@@ -25,7 +25,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -38,6 +37,7 @@ import (
 	"github.com/fivesafes/fivesafes/internal/agreement"
 	"github.com/fivesafes/fivesafes/internal/register"
 	"github.com/fivesafes/fivesafes/internal/testenv"
+	"github.com/fivesafes/fivesafes/internal/testname"
 )
 
 // env is the API server and etcd the cluster commands talk to. No manager or webhooks run, so
@@ -72,34 +72,6 @@ func sampleAgreementNamed(t *testing.T, name string) *fivesafesv1alpha1.DataAcce
 	return a
 }
 
-// runs counts the runs of each test in this process (go test -count), by test name.
-var runs = struct {
-	sync.Mutex
-	byTest map[string]testRun
-}{byTest: map[string]testRun{}}
-
-type testRun struct {
-	t *testing.T
-	n int
-}
-
-// fresh returns name in a test's first run in this process, and name with "-r2", "-r3", … in its
-// later runs, so that what a test makes in the shared API server does not collide with what its
-// earlier runs made.
-func fresh(t *testing.T, name string) string {
-	runs.Lock()
-	defer runs.Unlock()
-	r := runs.byTest[t.Name()]
-	if r.t != t {
-		r = testRun{t: t, n: r.n + 1}
-		runs.byTest[t.Name()] = r
-	}
-	if r.n == 1 {
-		return name
-	}
-	return fmt.Sprintf("%s-r%d", name, r.n)
-}
-
 func createObject(t *testing.T, obj client.Object) {
 	t.Helper()
 	if err := env.Client.Create(context.Background(), obj); err != nil {
@@ -128,7 +100,7 @@ func approvalsOf(t *testing.T, name string) []fivesafesv1alpha1.AgreementApprova
 
 func TestAgreementApprove(t *testing.T) {
 	ctx := context.Background()
-	a := sampleAgreementNamed(t, fresh(t, "nic-38002-s3k0v"))
+	a := sampleAgreementNamed(t, testname.Fresh(t, "nic-38002-s3k0v"))
 	createObject(t, a)
 	digest := sampleDigest(t)
 
@@ -202,7 +174,7 @@ func TestAgreementStatus(t *testing.T) {
 	// Validity ends at 24:00 UTC on 2028-03-31, 700 days and 12 hours after noon on 2026-05-01.
 	const daysLeft = 701
 
-	a := sampleAgreementNamed(t, fresh(t, "status-demo"))
+	a := sampleAgreementNamed(t, testname.Fresh(t, "status-demo"))
 	createObject(t, a)
 	digest, err := agreement.SpecDigest(a.Spec)
 	if err != nil {
@@ -259,7 +231,7 @@ func TestAgreementStatus(t *testing.T) {
 	}
 
 	// An agreement the operator has not seen: the digest is computed and said to be.
-	unseen := sampleAgreementNamed(t, fresh(t, "status-fresh"))
+	unseen := sampleAgreementNamed(t, testname.Fresh(t, "status-fresh"))
 	createObject(t, unseen)
 	text, _ = mustExec(t, ExitOK, "--kubeconfig", kubeconfig, "agreement", "status", unseen.Name, "--quorum", "4")
 	for _, want := range []string{"Phase:         (not yet observed)", string(sampleDigest(t)) + " (computed from the spec)", "Approvals:     0 of 4", "the operator has not written a status yet"} {
@@ -281,7 +253,7 @@ func TestAgreementStatus(t *testing.T) {
 // that the validity months alone would not.
 func TestRegisterFromCluster(t *testing.T) {
 	ctx := context.Background()
-	org := fresh(t, "Register Test Organisation")
+	org := testname.Fresh(t, "Register Test Organisation")
 	data, err := os.ReadFile(samplesDir + "/fivesafes_v1alpha1_catalogue_dataset_hes-apc.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -290,13 +262,13 @@ func TestRegisterFromCluster(t *testing.T) {
 	if err := yaml.Unmarshal(data, &ds); err != nil {
 		t.Fatal(err)
 	}
-	ds.Name = fresh(t, "reg-hes-apc")
+	ds.Name = testname.Fresh(t, "reg-hes-apc")
 	createObject(t, &ds)
 
 	mk := func(name, ref, start string, optOuts fivesafesv1alpha1.OptOutHandling, phase fivesafesv1alpha1.AgreementPhase) {
-		a := sampleAgreementNamed(t, fresh(t, name))
+		a := sampleAgreementNamed(t, testname.Fresh(t, name))
 		a.Spec.Reference = ref
-		a.Spec.Organisation = fivesafesv1alpha1.Organisation{Name: org, Code: fresh(t, "RTO")}
+		a.Spec.Organisation = fivesafesv1alpha1.Organisation{Name: org, Code: testname.Fresh(t, "RTO")}
 		a.Spec.Validity = fivesafesv1alpha1.Validity{Start: start, End: "2027-12-31"}
 		a.Spec.Datasets = []fivesafesv1alpha1.AgreementDataset{{Name: ds.Name, Columns: []string{"nhs_number", "sex"}, OptOuts: optOuts}}
 		if optOuts == fivesafesv1alpha1.OptOutsNotApplied {
@@ -316,12 +288,12 @@ func TestRegisterFromCluster(t *testing.T) {
 	mk("reg-pending", "NIC-10003-CCCCC", "2026-06-01", fivesafesv1alpha1.OptOutsHonoured, fivesafesv1alpha1.AgreementPending)
 	mk("reg-unjudged", "NIC-10004-DDDDD", "2026-06-01", fivesafesv1alpha1.OptOutsHonoured, "")
 
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: fresh(t, "ws-register-test")}}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: testname.Fresh(t, "ws-register-test")}}
 	createObject(t, ns)
 	extract := func(name, agr string, optOuts fivesafesv1alpha1.OptOutHandling, completed time.Time) {
 		x := &fivesafesv1alpha1.DatasetExtract{
 			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns.Name},
-			Spec:       fivesafesv1alpha1.DatasetExtractSpec{Agreement: fresh(t, agr), Dataset: ds.Name, Columns: []string{"nhs_number", "sex"}, OptOuts: optOuts},
+			Spec:       fivesafesv1alpha1.DatasetExtractSpec{Agreement: testname.Fresh(t, agr), Dataset: ds.Name, Columns: []string{"nhs_number", "sex"}, OptOuts: optOuts},
 		}
 		if optOuts == fivesafesv1alpha1.OptOutsNotApplied {
 			x.Spec.OptOutJustification = "Section 251 support covers this flow."

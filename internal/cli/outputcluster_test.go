@@ -29,6 +29,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	fivesafesv1alpha1 "github.com/fivesafes/fivesafes/api/v1alpha1"
+	"github.com/fivesafes/fivesafes/internal/testname"
 )
 
 // Digests of a checked request, in the project's written form.
@@ -140,7 +141,7 @@ func FuzzOutputParseFiles(f *testing.F) {
 // outputNamespace creates a workspace namespace for a test.
 func outputNamespace(t *testing.T, name string) string {
 	t.Helper()
-	name = fresh(t, name)
+	name = testname.Fresh(t, name)
 	createObject(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}})
 	return name
 }
@@ -289,7 +290,7 @@ func TestOutputRequestStatusWithdraw(t *testing.T) {
 
 // TestOutputRequestDefaultNamespace uses the kubeconfig context's namespace when -n is not given.
 func TestOutputRequestDefaultNamespace(t *testing.T) {
-	name := fresh(t, "default-ns-request")
+	name := testname.Fresh(t, "default-ns-request")
 	mustExec(t, ExitOK, "--kubeconfig", kubeconfig, "output", "request", name, "--file", "a.csv=table:x", "--purpose", "p")
 	r := getRequest(t, "default", name)
 	if len(r.Spec.Files) != 1 || r.Spec.Files[0].Path != "a.csv" {

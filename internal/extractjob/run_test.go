@@ -39,6 +39,7 @@ import (
 	"github.com/fivesafes/fivesafes/internal/pseudonym"
 	"github.com/fivesafes/fivesafes/internal/stack"
 	"github.com/fivesafes/fivesafes/internal/synth"
+	"github.com/fivesafes/fivesafes/internal/testname"
 )
 
 // A real MinIO server is started by the first test that needs one; pure tests and fuzz workers
@@ -79,6 +80,7 @@ type fixture struct {
 func newFixture(t *testing.T, name string, parts int) *fixture {
 	t.Helper()
 	ctx := t.Context()
+	name = testname.Fresh(t, name)
 	f := &fixture{c: s3(t), source: name + "-src", workspace: name + "-ws", bodies: map[string][]byte{}}
 	for _, b := range []string{f.source, f.workspace} {
 		if err := f.c.MakeBucket(ctx, b, minio.MakeBucketOptions{}); err != nil {

@@ -77,6 +77,8 @@ func addCertRotation(mgr ctrl.Manager, o WebhookCertOptions, namespace, certDir 
 		return nil, fmt.Errorf("adding the webhook certificate writer: %w", err)
 	}
 	err := rotator.AddRotator(mgr, &rotator.CertRotator{
+		// The controller is named after the Secret it keeps, in its logs and metrics.
+		ControllerName: o.Secret,
 		SecretKey:      key,
 		CertDir:        certDir,
 		CAName:         "fivesafes-webhook-ca",

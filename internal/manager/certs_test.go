@@ -27,6 +27,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fivesafes/fivesafes/internal/testname"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -58,6 +59,8 @@ func TestWebhookCertRotation(t *testing.T) {
 	const ns = "fivesafes-system"
 	o := DefaultOptions().WebhookCerts
 	o.Rotation = true
+	// Controller names are unique in a process, and the rotation's is its Secret's.
+	o.Secret = testname.Fresh(t, o.Secret)
 	if err := o.validate(ns); err != nil {
 		t.Fatal(err)
 	}

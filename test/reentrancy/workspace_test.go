@@ -54,6 +54,7 @@ import (
 	"github.com/fivesafes/fivesafes/internal/pseudonym"
 	"github.com/fivesafes/fivesafes/internal/storage"
 	"github.com/fivesafes/fivesafes/internal/testenv"
+	"github.com/fivesafes/fivesafes/internal/testname"
 )
 
 var env *testenv.Env
@@ -274,7 +275,7 @@ func converge(t *testing.T, name string) {
 // writesOfCleanRun counts the writes a first, uninterrupted provisioning makes.
 func writesOfCleanRun(t *testing.T) int64 {
 	t.Helper()
-	ws := newWorkspace(t, "clean-run")
+	ws := newWorkspace(t, testname.Fresh(t, "clean-run"))
 	b := &budget{limit: -1}
 	r := reconciler(t, b)
 	for i := 0; i < 30; i++ {
@@ -361,6 +362,7 @@ func TestConvergesAfterCrashAtEveryWrite(t *testing.T) {
 	for k := int64(1); k < total; k++ {
 		name := fmt.Sprintf("crash-%d", k)
 		t.Run(name, func(t *testing.T) {
+			name := testname.Fresh(t, name)
 			newWorkspace(t, name)
 			b := &budget{limit: k}
 			_, err := reconciler(t, b).Reconcile(context.Background(), ctrl.Request{NamespacedName: client.ObjectKey{Name: name}})
@@ -376,10 +378,11 @@ func TestConvergesAfterCrashAtEveryWrite(t *testing.T) {
 // A resync of a Ready workspace writes nothing: not to the API server, MinIO, Vault or the audit
 // log.
 func TestNoOpResyncWritesNothing(t *testing.T) {
-	newWorkspace(t, "steady")
-	converge(t, "steady")
+	name := testname.Fresh(t, "steady")
+	newWorkspace(t, name)
+	converge(t, name)
 	b := &budget{limit: -1}
-	if _, err := reconciler(t, b).Reconcile(context.Background(), ctrl.Request{NamespacedName: client.ObjectKey{Name: "steady"}}); err != nil {
+	if _, err := reconciler(t, b).Reconcile(context.Background(), ctrl.Request{NamespacedName: client.ObjectKey{Name: name}}); err != nil {
 		t.Fatal(err)
 	}
 	if n := b.writes.Load(); n != 0 {
@@ -446,7 +449,7 @@ func reconcileUntil(t *testing.T, r *controllers.WorkspaceReconciler, name strin
 // storage credentials and access back, with both changes in the audit log.
 func TestResumeRestoresAccess(t *testing.T) {
 	ctx := context.Background()
-	const name = "resume"
+	name := testname.Fresh(t, "resume")
 	newWorkspace(t, name)
 	converge(t, name)
 	ns := controllers.WorkspaceNamespace(name)
