@@ -102,6 +102,9 @@ func (r *DataAccessAgreementReconciler) Reconcile(ctx context.Context, req ctrl.
 	if err := r.Get(ctx, req.NamespacedName, daa); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
+	if readBeforeOwnWrite(daa) {
+		return ctrl.Result{RequeueAfter: ownWriteRequeue}, nil
+	}
 	s := &agreementScope{daa: daa, before: *daa.Status.DeepCopy(), now: r.Clock.Now()}
 	defer func() {
 		r.summarise(s)
@@ -125,8 +128,8 @@ func (r *DataAccessAgreementReconciler) Reconcile(ctx context.Context, req ctrl.
 }
 
 // patchStatus writes the status once, and only when it changed, then announces the loop's
-// events. A loop that read the agreement before its predecessor's write took effect computes
-// that predecessor's change again, and writes and announces nothing.
+// events: only the loop that wrote a change announces it. (A loop that read the agreement before
+// its predecessor's write took effect stops before its steps: see readBeforeOwnWrite.)
 func (r *DataAccessAgreementReconciler) patchStatus(ctx context.Context, s *agreementScope) error {
 	wrote, err := writeStatus(ctx, r.Client, s.daa, s.before, s.daa.Status, func() client.Object {
 		base := s.daa.DeepCopy()

@@ -125,6 +125,9 @@ func (r *DatasetExtractReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	if err := r.Get(ctx, req.NamespacedName, dx); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
+	if readBeforeOwnWrite(dx) {
+		return ctrl.Result{RequeueAfter: ownWriteRequeue}, nil
+	}
 	s := &extractScope{dx: dx, before: *dx.Status.DeepCopy(), now: r.Clock.Now()}
 	defer func() {
 		if err != nil {
@@ -156,8 +159,8 @@ func (r *DatasetExtractReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 // patchExtractStatus writes the status once, and only when it changed, then announces what the
 // loop did. A copy is announced by the loop that made it, whose status write may fail: the next
 // loop finds the copy current and does not make it again. A change of readiness is announced only
-// by the loop that wrote it: a loop that read the extract before its predecessor's write took
-// effect computes that predecessor's change again, and writes nothing.
+// by the loop that wrote it. (A loop that read the extract before its predecessor's write took
+// effect stops before its steps: see readBeforeOwnWrite.)
 func (r *DatasetExtractReconciler) patchExtractStatus(ctx context.Context, s *extractScope) error {
 	wrote, err := writeStatus(ctx, r.Client, s.dx, s.before, s.dx.Status, func() client.Object {
 		base := s.dx.DeepCopy()

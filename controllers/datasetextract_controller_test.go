@@ -514,14 +514,19 @@ func TestDatasetExtract(t *testing.T) {
 			if ev := h.optOut.events.take(); len(ev) != 1 || ev[controllers.ReasonExtractNotApproved] != 1 {
 				t.Errorf("%s: announced %v, want one %s", dx.Name, ev, controllers.ReasonExtractNotApproved)
 			}
-			// A loop that reads the extract as it was before that status write announces nothing.
+			// A loop that reads the extract as it was before that status write does nothing and
+			// looks again soon.
 			lagging := *h.r
 			lagging.Client = laggingClient(t, dx)
-			if _, _, err := reconcileExtract(t, &lagging, dx); err != nil {
+			_, lagged, err := reconcileExtract(t, &lagging, dx)
+			if err != nil {
 				t.Fatal(err)
 			}
 			if ev := h.optOut.events.take(); len(ev) != 0 {
 				t.Errorf("%s: a lagging loop announced %v again", dx.Name, ev)
+			}
+			if lagged.RequeueAfter <= 0 {
+				t.Errorf("%s: a lagging loop did not ask to look again once the cache has caught up", dx.Name)
 			}
 		}
 	})

@@ -94,6 +94,9 @@ func (r *OptOutListReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
+	if readBeforeOwnWrite(list) {
+		return ctrl.Result{RequeueAfter: ownWriteRequeue}, nil
+	}
 	s := &optOutScope{list: list, before: *list.Status.DeepCopy(), now: r.Clock.Now()}
 	defer func() {
 		summariseOptOutList(s)

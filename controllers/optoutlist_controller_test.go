@@ -254,12 +254,17 @@ func TestOptOutListLoadsAndReloads(t *testing.T) {
 	}
 	direct := h.r.Client
 	h.r.Client = laggingClient(t, stale)
-	if _, _, err := h.reconcile(t, name); err != nil {
+	readsBefore := h.s3.reads.Load()
+	_, lagged, err := h.reconcile(t, name)
+	if err != nil {
 		t.Fatal(err)
 	}
 	h.r.Client = direct
 	if ev := h.events.take(); len(ev) != 0 {
 		t.Errorf("a lagging loop announced %v again", ev)
+	}
+	if n := h.s3.reads.Load() - readsBefore; n != 0 || lagged.RequeueAfter <= 0 {
+		t.Errorf("a lagging loop read %d snapshots and asked to look again after %v; want none, and soon", n, lagged.RequeueAfter)
 	}
 	if res.RequeueAfter != h.r.Resync {
 		t.Errorf("RequeueAfter = %v, want the resync period %v", res.RequeueAfter, h.r.Resync)

@@ -129,8 +129,7 @@ func (r *OptOutListReconciler) recordSnapshot(_ context.Context, s *optOutScope)
 
 // announceOptOutLoad emits an event when a snapshot with a new digest is loaded, when loading
 // starts failing or fails for another reason, and each time an object version is refused. wrote
-// says whether this loop wrote the status: a loop that read the list before its predecessor's
-// write took effect computes that predecessor's change again, and does not announce it.
+// says whether this loop wrote the status: only the loop that wrote a change announces it.
 func (r *OptOutListReconciler) announceOptOutLoad(s *optOutScope, wrote bool) {
 	now := meta.FindStatusCondition(s.list.Status.Conditions, fivesafesv1alpha1.OptOutLoaded)
 	if now == nil {

@@ -95,6 +95,9 @@ func (r *OutputRequestReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 	if err := r.Get(ctx, req.NamespacedName, or); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
+	if readBeforeOwnWrite(or) {
+		return ctrl.Result{RequeueAfter: ownWriteRequeue}, nil
+	}
 	s := &outputScope{or: or, before: *or.Status.DeepCopy(), now: r.Clock.Now()}
 	defer func() {
 		summariseOutput(or)
@@ -119,8 +122,9 @@ func (r *OutputRequestReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 // patchOutputStatus writes the status once, and only when it changed, then announces what the
 // loop did. A release is announced by the loop that made it, whose status write may fail: the next
 // loop finds the release made and does not make it again. A phase change, and the checks, are
-// announced and counted only by the loop that wrote them: a loop that read the request before its
-// predecessor's write took effect computes that predecessor's change again, and writes nothing.
+// announced and counted only by the loop that wrote them. (A loop that read the request before its
+// predecessor's write took effect stops before its steps, and snapshots and checks nothing: see
+// readBeforeOwnWrite.)
 func (r *OutputRequestReconciler) patchOutputStatus(ctx context.Context, s *outputScope) error {
 	wrote, err := writeStatus(ctx, r.Client, s.or, s.before, s.or.Status, func() client.Object {
 		base := s.or.DeepCopy()

@@ -521,10 +521,20 @@ func TestOutputRequestSmallCellRejected(t *testing.T) {
 		t.Fatal("a rejected request was released")
 	}
 
+	// A loop that reads the request as it was before that status write does nothing (no snapshot,
+	// no check, no audit entry, no event) and looks again soon.
 	lagging := *h.r
 	lagging.Client = laggingClient(t, stale)
-	if _, err := lagging.Reconcile(t.Context(), ctrl.Request{NamespacedName: client.ObjectKeyFromObject(or)}); err != nil {
+	requests := &countingTransport{next: http.DefaultTransport}
+	if lagging.Storage, err = storage.New(storage.Options{Endpoint: env.MinIO.Endpoint, AccessKey: env.MinIO.RootUser, SecretKey: env.MinIO.RootPassword, Transport: requests}); err != nil {
 		t.Fatal(err)
+	}
+	lagged, err := lagging.Reconcile(t.Context(), ctrl.Request{NamespacedName: client.ObjectKeyFromObject(or)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := requests.n.Load(); n != 0 || lagged.RequeueAfter <= 0 {
+		t.Errorf("the lagging loop made %d storage requests and asked to look again after %v; want none, and soon", n, lagged.RequeueAfter)
 	}
 	if ev := h.events.take(); len(ev) != 0 {
 		t.Errorf("the lagging loop announced %v again", ev)

@@ -17,8 +17,6 @@ limitations under the License.
 package controllers
 
 import (
-	"crypto/sha256"
-	"encoding/json"
 	"sync"
 	"time"
 
@@ -26,11 +24,10 @@ import (
 )
 
 // statusWrites remembers, for each object whose status this process wrote, the resourceVersion
-// the write replaced and a digest of the status written. A loop that runs before the cache has
-// seen its predecessor's write reads the object as it was before that write; when it computes
-// the very status that was written, writing it again would change nothing but cost the API
-// server a full update of the object. Under load a fifth of agreement status writes were such
-// repeats.
+// the write replaced. A loop that reads the object at that version has read it before the write
+// reached the cache: it would work from the status as it was, repeating what its predecessor did
+// (copies, checks, requests to storage and Vault, audit entries) only to compute, at best, the
+// status already written. Such a loop waits for the cache instead (see readBeforeOwnWrite).
 type statusWrites struct {
 	mu      sync.Mutex
 	entries map[types.UID]statusWrite
@@ -38,86 +35,44 @@ type statusWrites struct {
 }
 
 type statusWrite struct {
-	over   string
-	digest [sha256.Size]byte
-	at     time.Time
+	over string
+	at   time.Time
 }
 
 // statusWriteTTL is how long an entry is kept: a cache is seconds behind the API server at most,
-// so an older entry can no longer save a write.
+// so an older entry no longer says anything about the cache, and a loop that still reads the
+// version it names goes ahead rather than wait on a cache that may never catch up.
 const statusWriteTTL = 2 * time.Minute
 
 // ownStatusWrites holds the writes of every controller of this process. Entries are keyed by
 // object UID, so controllers and managers cannot confuse one another's objects, and an entry only
-// ever spares a write this process itself made.
+// ever holds back a loop over a write this process itself made.
 var ownStatusWrites = &statusWrites{entries: map[types.UID]statusWrite{}}
 
-// statusDigest is the digest of status with its times left out: a loop that reads an object
-// before its predecessor's write took effect stamps the changes it makes again, with its own
-// clock; the status it computes is the same, only later.
-func statusDigest(status any) ([sha256.Size]byte, bool) {
-	b, err := json.Marshal(status)
-	if err != nil {
-		return [sha256.Size]byte{}, false
-	}
-	var v any
-	if err := json.Unmarshal(b, &v); err != nil {
-		return [sha256.Size]byte{}, false
-	}
-	if b, err = json.Marshal(withoutTimes(v)); err != nil {
-		return [sha256.Size]byte{}, false
-	}
-	return sha256.Sum256(b), true
-}
-
-// withoutTimes replaces every RFC 3339 time in a decoded JSON value with "".
-func withoutTimes(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		for k, e := range x {
-			x[k] = withoutTimes(e)
-		}
-	case []any:
-		for i, e := range x {
-			x[i] = withoutTimes(e)
-		}
-	case string:
-		if _, err := time.Parse(time.RFC3339, x); err == nil {
-			return ""
-		}
-	}
-	return v
-}
-
-// written reports whether status is what this process last wrote to the object with uid over
-// resourceVersion rv, the version the caller read: the caller's read predates that write, which
-// already put status in place.
-func (w *statusWrites) written(uid types.UID, rv string, status any) bool {
+// behind reports whether rv, the resourceVersion of the object with uid a loop has read, is the
+// one this process's last status write to the object replaced: the read predates that write. (A
+// cache never goes back, so once a loop has read a later version, no loop reads this one again;
+// the entry is left to expire.)
+func (w *statusWrites) behind(uid types.UID, rv string) bool {
 	w.mu.Lock()
+	defer w.mu.Unlock()
 	e, ok := w.entries[uid]
-	if ok && (e.over != rv || time.Since(e.at) > statusWriteTTL) {
-		// The reader has seen the write (or a later one): the entry has done its work.
+	if ok && time.Since(e.at) > statusWriteTTL {
 		delete(w.entries, uid)
-		ok = false
-	}
-	w.mu.Unlock()
-	if !ok {
 		return false
 	}
-	d, ok := statusDigest(status)
-	return ok && d == e.digest
+	return ok && e.over == rv
 }
 
-// wrote records that status was written to the object with uid over resourceVersion rv.
-func (w *statusWrites) wrote(uid types.UID, rv string, status any) {
-	d, ok := statusDigest(status)
-	if !ok || uid == "" {
+// wrote records that this process wrote the status of the object with uid over resourceVersion rv.
+func (w *statusWrites) wrote(uid types.UID, rv string) {
+	if uid == "" {
 		return
 	}
 	now := time.Now()
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.entries[uid] = statusWrite{over: rv, digest: d, at: now}
+	w.entries[uid] = statusWrite{over: rv, at: now}
 	if now.Sub(w.swept) > statusWriteTTL {
 		for k, e := range w.entries {
 			if now.Sub(e.at) > statusWriteTTL {

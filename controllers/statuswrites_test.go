@@ -20,59 +20,51 @@ import (
 	"testing"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-
-	fivesafesv1alpha1 "github.com/fivesafes/fivesafes/api/v1alpha1"
 )
 
 func TestStatusWrites(t *testing.T) {
 	w := &statusWrites{entries: map[types.UID]statusWrite{}}
-	at := func(sec int) *metav1.Time {
-		t := metav1.NewTime(time.Date(2026, 11, 22, 9, 0, sec, 0, time.UTC))
-		return &t
-	}
-	active := func(sec int, approvals int32) fivesafesv1alpha1.DataAccessAgreementStatus {
-		return fivesafesv1alpha1.DataAccessAgreementStatus{
-			Phase: fivesafesv1alpha1.AgreementActive, Approvals: approvals, ActivatedAt: at(sec),
-			Conditions: []metav1.Condition{{Type: "Approved", Status: metav1.ConditionTrue, Reason: "QuorumReached", LastTransitionTime: *at(sec)}},
-		}
-	}
 	const uid = types.UID("a")
-	if w.written(uid, "10", active(1, 2)) {
-		t.Fatal("nothing was written, yet written reports a write")
+	if w.behind(uid, "10") {
+		t.Fatal("nothing was written, yet a read is reported behind a write")
 	}
-	w.wrote(uid, "10", active(1, 2))
-	if !w.written(uid, "10", active(1, 2)) {
-		t.Error("a read of version 10 computing the status written over it: not reported")
+	w.wrote(uid, "10")
+	if !w.behind(uid, "10") {
+		t.Error("a read of version 10, which the write replaced: not reported behind")
 	}
-	if !w.written(uid, "10", active(3, 2)) {
-		t.Error("the same status stamped two seconds later: not reported")
+	if !w.behind(uid, "10") {
+		t.Error("a second read of version 10: not reported behind")
 	}
-	if w.written(uid, "10", active(1, 3)) {
-		t.Error("a different status reported as already written")
+	if w.behind("b", "10") {
+		t.Error("a read of another object reported behind this one's write")
 	}
-	if w.written("b", "10", active(1, 2)) {
-		t.Error("another object's write reported")
+	// A read of another version has seen the write.
+	if w.behind(uid, "11") {
+		t.Error("a read of version 11 reported behind the write over 10")
 	}
-	// A read of a later version has seen the write: the entry is dropped.
-	if w.written(uid, "11", active(1, 2)) {
-		t.Error("a read of version 11 reported as predating the write")
+	// The next write replaces the entry.
+	w.wrote(uid, "11")
+	if w.behind(uid, "10") || !w.behind(uid, "11") {
+		t.Error("after a write over version 11, reads are judged against 10")
 	}
-	if w.written(uid, "10", active(1, 2)) {
-		t.Error("the entry outlived a read that had seen the write")
+	// An entry older than a cache can lag holds back no loop.
+	w.wrote(uid, "12")
+	w.entries[uid] = statusWrite{over: "12", at: time.Now().Add(-2 * statusWriteTTL)}
+	if w.behind(uid, "12") {
+		t.Error("an expired entry held back a loop")
 	}
-	// Entries older than the cache can lag are swept.
-	w.wrote(uid, "12", active(1, 2))
-	w.entries[uid] = statusWrite{over: "12", digest: w.entries[uid].digest, at: time.Now().Add(-2 * statusWriteTTL)}
-	if w.written(uid, "12", active(1, 2)) {
-		t.Error("an expired entry spared a write")
-	}
-	w.wrote("c", "1", active(1, 1))
+	// Old entries are swept.
+	w.wrote("c", "1")
 	w.entries["c"] = statusWrite{over: "1", at: time.Now().Add(-2 * statusWriteTTL)}
 	w.swept = time.Time{}
-	w.wrote("d", "1", active(1, 1))
+	w.wrote("d", "1")
 	if _, ok := w.entries["c"]; ok || len(w.entries) != 1 {
 		t.Errorf("after a sweep %d entries remain, want only the new one", len(w.entries))
+	}
+	// An object without a UID is not remembered.
+	w.wrote("", "1")
+	if w.behind("", "1") {
+		t.Error("a write to an object without a UID was remembered")
 	}
 }

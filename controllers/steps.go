@@ -116,20 +116,29 @@ func announce(rec events.EventRecorder, obj apiruntime.Object, as []announcement
 	}
 }
 
-// writeStatus writes obj's status, once per loop and only when it changed: from before, the
-// status as read, and from what this process last wrote, when the read predates that write. It
-// is a merge patch against base, which is obj as read with its status as it was; a change the
-// patch cannot carry (a nil list made empty, a time read back at a coarser precision) writes
-// nothing. An object already gone is no error. It reports whether it wrote the status: a loop
-// announces a change only when it is the one that made it.
+// readBeforeOwnWrite reports whether obj, as a loop has just read it, predates this process's
+// last status write to it: the cache has not caught up with that write. The loop then does
+// nothing and looks again after ownWriteRequeue, rather than repeat its predecessor's work from
+// the status as it was. (Only status writes are remembered; the controllers' watches do not all
+// wake them for their own status writes, hence the requeue.)
+func readBeforeOwnWrite(obj client.Object) bool {
+	return ownStatusWrites.behind(obj.GetUID(), obj.GetResourceVersion())
+}
+
+// ownWriteRequeue is how soon a loop that read an object before its own last status write took
+// effect looks again: caches are milliseconds behind the API server, seldom more.
+const ownWriteRequeue = 200 * time.Millisecond
+
+// writeStatus writes obj's status, once per loop and only when it changed from before, the
+// status as read. It is a merge patch against base, which is obj as read with its status as it
+// was; a change the patch cannot carry (a nil list made empty, a time read back at a coarser
+// precision) writes nothing. An object already gone is no error. It reports whether it wrote the
+// status: a loop announces a change only when it is the one that made it.
 func writeStatus(ctx context.Context, c client.Client, obj client.Object, before, after any, base func() client.Object, kind string) (bool, error) {
 	if equality.Semantic.DeepEqual(before, after) {
 		return false, nil
 	}
 	uid, rv := obj.GetUID(), obj.GetResourceVersion()
-	if ownStatusWrites.written(uid, rv, after) {
-		return false, nil
-	}
 	data, err := client.MergeFrom(base()).Data(obj)
 	if err != nil {
 		return false, fmt.Errorf("computing the %s status patch: %w", kind, err)
@@ -143,6 +152,6 @@ func writeStatus(ctx context.Context, c client.Client, obj client.Object, before
 		}
 		return false, nil
 	}
-	ownStatusWrites.wrote(uid, rv, after)
+	ownStatusWrites.wrote(uid, rv)
 	return true, nil
 }

@@ -102,6 +102,9 @@ func (r *WorkspaceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	if err := r.Get(ctx, req.NamespacedName, ws); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
+	if readBeforeOwnWrite(ws) {
+		return ctrl.Result{RequeueAfter: ownWriteRequeue}, nil
+	}
 	s := &workspaceScope{ws: ws, before: *ws.Status.DeepCopy(), now: r.Clock.Now(), ns: WorkspaceNamespace(ws.Spec.Agreement)}
 	if !ws.DeletionTimestamp.IsZero() {
 		return r.reconcileDelete(ctx, s)
@@ -168,8 +171,7 @@ func (r *WorkspaceReconciler) patchWorkspaceStatus(ctx context.Context, s *works
 		return base
 	}, "workspace")
 	if err != nil || !wrote {
-		// A loop that read the workspace before its predecessor's write took effect computes, and
-		// would announce, that predecessor's change again.
+		// Only the loop that wrote a change announces it.
 		return err
 	}
 	if s.before.ReadyAt == nil && s.ws.Status.ReadyAt != nil {
