@@ -18,10 +18,8 @@ package controllers_test
 
 import (
 	"context"
-	"net/http"
 	"reflect"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -112,15 +110,4 @@ func laggingClient(t *testing.T, stale client.Object) client.Client {
 			return c.Get(ctx, k, obj, opts...)
 		},
 	})
-}
-
-// countingTransport counts the HTTP requests it carries.
-type countingTransport struct {
-	next http.RoundTripper
-	n    atomic.Int64
-}
-
-func (c *countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	c.n.Add(1)
-	return c.next.RoundTrip(req)
 }

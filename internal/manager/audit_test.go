@@ -19,39 +19,28 @@ package manager
 import (
 	"bytes"
 	"context"
-	"net/http"
-	"path/filepath"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
+	"github.com/fivesafes/fivesafes/internal/httpcount"
 	"github.com/fivesafes/fivesafes/internal/stack"
 )
-
-// requestCounter counts the requests a client sends.
-type requestCounter struct{ n atomic.Int64 }
-
-func (c *requestCounter) RoundTrip(r *http.Request) (*http.Response, error) {
-	c.n.Add(1)
-	return http.DefaultTransport.RoundTrip(r)
-}
 
 // With the store down, the audit log's client gives up after auditStoreAttempts requests, where a
 // client with minio-go's defaults goes on trying: an append that cannot be stored fails at once
 // and the loop that asked for it says why.
 func TestAuditStoreClientFailsFast(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	srv, err := stack.StartMinIO(ctx, stack.MinIOOptions{DataDir: filepath.Join(dir, "data"), LogPath: filepath.Join(dir, "minio.log")})
+	srv, err := stack.StartMinIOIn(ctx, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = srv.StopIfRunning() })
 	o := StorageOptions{Endpoint: srv.Endpoint, AccessKey: srv.RootUser, SecretKey: srv.RootPassword}
-	audit, defaults := &requestCounter{}, &requestCounter{}
+	audit, defaults := &httpcount.Transport{}, &httpcount.Transport{}
 	auditClient, err := newAuditStoreClient(o, audit)
 	if err != nil {
 		t.Fatal(err)
@@ -76,17 +65,17 @@ func TestAuditStoreClientFailsFast(t *testing.T) {
 	if err := srv.Stop(10 * time.Second); err != nil {
 		t.Fatal(err)
 	}
-	audit.n.Store(0)
-	defaults.n.Store(0)
+	audit.Reset()
+	defaults.Reset()
 	for _, c := range []*minio.Client{auditClient, defaultClient} {
 		if err := put(c); err == nil {
 			t.Fatal("a write to a stopped store succeeded")
 		}
 	}
-	if n := audit.n.Load(); n != auditStoreAttempts {
+	if n := audit.Count(); n != auditStoreAttempts {
 		t.Errorf("the audit store client sent %d requests to a stopped store, want %d", n, auditStoreAttempts)
 	}
-	if n := defaults.n.Load(); n <= auditStoreAttempts {
+	if n := defaults.Count(); n <= auditStoreAttempts {
 		t.Errorf("a client with minio-go's defaults sent %d requests to a stopped store; the test no longer shows what the audit client's setting spares", n)
 	}
 }

@@ -47,6 +47,11 @@ type MinIO struct {
 	RootUser, RootPassword string
 }
 
+// StartMinIOIn starts MinIO with its drive in dir/data and its log in dir/minio.log.
+func StartMinIOIn(ctx context.Context, dir string) (*MinIO, error) {
+	return StartMinIO(ctx, MinIOOptions{DataDir: filepath.Join(dir, "data"), LogPath: filepath.Join(dir, "minio.log")})
+}
+
 // StartMinIO starts MinIO and waits until it is live.
 func StartMinIO(ctx context.Context, o MinIOOptions) (*MinIO, error) {
 	dir, err := BinaryDir(ToolMinIO, "minio")

@@ -45,9 +45,7 @@ type Shared[T server] struct {
 
 // SharedMinIO is a MinIO server on a temporary drive.
 func SharedMinIO() *Shared[*MinIO] {
-	return &Shared[*MinIO]{name: "minio", start: func(ctx context.Context, dir string) (*MinIO, error) {
-		return StartMinIO(ctx, MinIOOptions{DataDir: filepath.Join(dir, "data"), LogPath: filepath.Join(dir, "minio.log")})
-	}}
+	return &Shared[*MinIO]{name: "minio", start: StartMinIOIn}
 }
 
 // SharedVault is a Vault dev server with the transit engine mounted at transit/.

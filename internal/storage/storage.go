@@ -120,13 +120,21 @@ func New(o Options) (*Client, error) {
 	return &Client{s3: s3, admin: admin, presign: presign, o: o}, nil
 }
 
+// requestAttempts is how many times the Client tries each S3 request. Its callers are control
+// loops (workspace buckets, output snapshots and checks, releases), which try again on their own,
+// with backoff, after saying why they could not go on: with the store down, a request fails after
+// two tries, where minio-go's default of ten held a loop for three to five seconds per request
+// before its status could say the store was unavailable. (Bulk copies use their own clients.)
+const requestAttempts = 2
+
 // newS3 returns an S3 client for the store o addresses with the given credentials.
 func newS3(o Options, accessKey, secretKey string) (*minio.Client, error) {
 	c, err := minio.New(o.Endpoint, &minio.Options{
-		Creds:     credentials.NewStaticV4(accessKey, secretKey, ""),
-		Secure:    o.Secure,
-		Region:    o.Region,
-		Transport: o.Transport,
+		Creds:      credentials.NewStaticV4(accessKey, secretKey, ""),
+		Secure:     o.Secure,
+		Region:     o.Region,
+		Transport:  o.Transport,
+		MaxRetries: requestAttempts,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("creating object store client for %s: %w", o.Endpoint, err)
