@@ -19,6 +19,8 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -36,16 +38,53 @@ func ManagedSecrets() labels.Selector {
 
 // LabelOwnedSecrets gives the managed-by label to every Secret owned by a Fivesafes object that
 // lacks it: Secrets made before the manager's cache was limited to labelled Secrets, which it
-// would otherwise no longer see. It reads with reader, straight from the API server, a page at a
-// time, and writes with c; run before the controllers start, it lets none of them mistake an
-// existing Secret for a missing one.
-func LabelOwnedSecrets(ctx context.Context, reader client.Reader, c client.Client) (int, error) {
+// would otherwise no longer see. The manager makes Secrets only in the system namespace and in
+// workspace namespaces, so only those are read: the Secrets of the rest of the cluster are not.
+// It reads with reader, straight from the API server, a page at a time, and writes with c; run
+// before the controllers start, it lets none of them mistake an existing Secret for a missing one.
+func LabelOwnedSecrets(ctx context.Context, reader client.Reader, c client.Client, systemNamespace string) (int, error) {
+	namespaces, err := managedNamespaces(ctx, reader, systemNamespace)
+	if err != nil {
+		return 0, err
+	}
 	labelled := 0
+	for _, ns := range namespaces {
+		n, err := labelOwnedSecretsIn(ctx, reader, c, ns)
+		labelled += n
+		if err != nil {
+			return labelled, err
+		}
+	}
+	return labelled, nil
+}
+
+// managedNamespaces returns the system namespace and the namespace of every Workspace, sorted.
+func managedNamespaces(ctx context.Context, reader client.Reader, systemNamespace string) ([]string, error) {
+	set := map[string]bool{systemNamespace: true}
 	opts := []client.ListOption{client.Limit(500)}
+	for {
+		var list fivesafesv1alpha1.WorkspaceList
+		if err := reader.List(ctx, &list, opts...); err != nil {
+			return nil, fmt.Errorf("listing Workspaces to find the Secrets to label: %w", err)
+		}
+		for i := range list.Items {
+			set[WorkspaceNamespace(list.Items[i].Spec.Agreement)] = true
+		}
+		if list.Continue == "" {
+			break
+		}
+		opts = []client.ListOption{client.Limit(500), client.Continue(list.Continue)}
+	}
+	return slices.Sorted(maps.Keys(set)), nil
+}
+
+func labelOwnedSecretsIn(ctx context.Context, reader client.Reader, c client.Client, namespace string) (int, error) {
+	labelled := 0
+	opts := []client.ListOption{client.InNamespace(namespace), client.Limit(500)}
 	for {
 		var list corev1.SecretList
 		if err := reader.List(ctx, &list, opts...); err != nil {
-			return labelled, fmt.Errorf("listing Secrets to label: %w", err)
+			return labelled, fmt.Errorf("listing the Secrets of %s to label: %w", namespace, err)
 		}
 		for i := range list.Items {
 			s := &list.Items[i]
@@ -62,7 +101,7 @@ func LabelOwnedSecrets(ctx context.Context, reader client.Reader, c client.Clien
 		if list.Continue == "" {
 			return labelled, nil
 		}
-		opts = []client.ListOption{client.Limit(500), client.Continue(list.Continue)}
+		opts = []client.ListOption{client.InNamespace(namespace), client.Limit(500), client.Continue(list.Continue)}
 	}
 }
 

@@ -489,7 +489,7 @@ func Setup(mgr ctrl.Manager, o Options) error {
 	// Secrets made before the cache was limited to labelled ones are labelled before any
 	// controller looks for them.
 	labelCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	n, err := controllers.LabelOwnedSecrets(labelCtx, mgr.GetAPIReader(), mgr.GetClient())
+	n, err := controllers.LabelOwnedSecrets(labelCtx, mgr.GetAPIReader(), mgr.GetClient(), o.LeaderElectionNamespace)
 	cancel()
 	if err != nil {
 		return err
