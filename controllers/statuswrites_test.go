@@ -17,10 +17,18 @@ limitations under the License.
 package controllers
 
 import (
+	"context"
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
+
+	fivesafesv1alpha1 "github.com/fivesafes/fivesafes/api/v1alpha1"
+	"github.com/fivesafes/fivesafes/internal/scheme"
 )
 
 func TestStatusWrites(t *testing.T) {
@@ -66,5 +74,48 @@ func TestStatusWrites(t *testing.T) {
 	w.wrote("", "1")
 	if w.behind("", "1") {
 		t.Error("a write to an object without a UID was remembered")
+	}
+}
+
+// writeStatus remembers a write only when the API server made one: a patch it found to change
+// nothing leaves the version as it was, and a loop that reads that version must not wait.
+func TestWriteStatusRemembersRealWrites(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		noop    bool
+		waiting bool
+	}{
+		{"a write", false, true},
+		{"a patch that changes nothing", true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			daa := &fivesafesv1alpha1.DataAccessAgreement{ObjectMeta: metav1.ObjectMeta{Name: "writes", UID: types.UID("uid-" + tc.name)}}
+			b := fake.NewClientBuilder().WithScheme(scheme.New()).WithObjects(daa).WithStatusSubresource(daa)
+			if tc.noop {
+				b = b.WithInterceptorFuncs(interceptor.Funcs{
+					SubResourcePatch: func(context.Context, client.Client, string, client.Object, client.Patch, ...client.SubResourcePatchOption) error {
+						return nil
+					},
+				})
+			}
+			c := b.Build()
+			read := &fivesafesv1alpha1.DataAccessAgreement{}
+			if err := c.Get(t.Context(), client.ObjectKeyFromObject(daa), read); err != nil {
+				t.Fatal(err)
+			}
+			rv, before := read.ResourceVersion, *read.Status.DeepCopy()
+			read.Status.Phase = fivesafesv1alpha1.AgreementPending
+			wrote, err := writeStatus(t.Context(), c, read, before, read.Status, func() client.Object {
+				base := read.DeepCopy()
+				base.Status = before
+				return base
+			}, "agreement")
+			if err != nil || !wrote {
+				t.Fatalf("writeStatus = %v, %v", wrote, err)
+			}
+			if got := ownStatusWrites.behind(read.UID, rv); got != tc.waiting {
+				t.Errorf("a loop reading version %s waits: %v, want %v", rv, got, tc.waiting)
+			}
+		})
 	}
 }

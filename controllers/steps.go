@@ -152,6 +152,10 @@ func writeStatus(ctx context.Context, c client.Client, obj client.Object, before
 		}
 		return false, nil
 	}
-	ownStatusWrites.wrote(uid, rv)
+	if obj.GetResourceVersion() != rv {
+		// A patch the API server found to change nothing leaves the version as it was: a loop
+		// that reads that version has not missed a write, and must not wait.
+		ownStatusWrites.wrote(uid, rv)
+	}
 	return true, nil
 }
