@@ -33,7 +33,7 @@ dir_for() {
     vault) echo "$cache/bin/vault-$VAULT_VERSION" ;;
     controller-gen) echo "$cache/bin/controller-gen-$CONTROLLER_GEN_VERSION" ;;
     golangci-lint) echo "$cache/bin/golangci-lint-$GOLANGCI_LINT_VERSION" ;;
-    helm) echo "$cache/bin/helm-$HELM_VERSION" ;;
+    helm) echo "$cache/bin/helm-$HELM_VERSION-k$KUBE_VERSION" ;;
     *) echo "hack/tools.sh: unknown tool '$1' (want kube, kubectl, minio, vault, controller-gen, golangci-lint, helm)" >&2; return 2 ;;
   esac
 }
@@ -93,7 +93,18 @@ go_install() {
 build_minio() { go_install "github.com/minio/minio@$MINIO_VERSION"; }
 build_controller-gen() { go_install "sigs.k8s.io/controller-tools/cmd/controller-gen@$CONTROLLER_GEN_VERSION"; }
 build_golangci-lint() { go_install "github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$GOLANGCI_LINT_VERSION"; }
-build_helm() { go_install "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"; }
+# helm's release builds are stamped with the Kubernetes version helm templates and lints for when
+# it has no cluster to ask and is not given --kube-version; without the stamp it assumes 1.20,
+# older than the chart allows. This build is stamped with the version the dev stack runs.
+build_helm() {
+  local major=${KUBE_VERSION%%.*} minor=${KUBE_VERSION#*.}
+  minor=${minor%%.*}
+  local ldflags="" pkg
+  for pkg in chartutil lint/rules; do
+    ldflags+=" -X helm.sh/helm/v3/pkg/$pkg.k8sVersionMajor=$major -X helm.sh/helm/v3/pkg/$pkg.k8sVersionMinor=$minor"
+  done
+  GOBIN=$OUT go install -trimpath -ldflags "$ldflags" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+}
 
 cold_estimate() {
   case "$1" in
