@@ -41,6 +41,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/google/go-containerregistry/pkg/v1/validate"
 )
 
 // testEpoch is the SOURCE_DATE_EPOCH the build tests use: 2023-11-14T22:13:20Z.
@@ -331,6 +332,11 @@ func TestBuildImage(t *testing.T) {
 	if err != nil {
 		t.Fatalf("reading the image back: %v", err)
 	}
+	// go-containerregistry's own validation reads every blob back and checks its digest and
+	// size, and the config's diff IDs, against the manifest.
+	if err := validate.Image(img); err != nil {
+		t.Errorf("the image does not validate: %v", err)
+	}
 
 	cf, err := img.ConfigFile()
 	if err != nil {
@@ -552,6 +558,9 @@ func TestBuildIndex(t *testing.T) {
 	ii, err := idx.ImageIndex(res.Digest)
 	if err != nil {
 		t.Fatalf("reading the index back: %v", err)
+	}
+	if err := validate.Index(ii); err != nil {
+		t.Errorf("the index does not validate: %v", err)
 	}
 	im, err := ii.IndexManifest()
 	if err != nil {
