@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -28,23 +29,40 @@ import (
 	"time"
 
 	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/fivesafes/fivesafes/internal/audit"
-	"github.com/fivesafes/fivesafes/internal/testenv"
+	"github.com/fivesafes/fivesafes/internal/stack"
 )
 
-var env *testenv.Env
+// A real MinIO server is started by the first test that needs one; the tests of the log on its
+// in-memory store, and fuzz workers, never start it. The tests that need it fail, never skip,
+// when it cannot start.
+var shared = stack.SharedMinIO()
 
 func TestMain(m *testing.M) {
-	testenv.Main(m, testenv.Options{MinIO: true}, &env)
+	code := m.Run()
+	shared.Close()
+	os.Exit(code)
+}
+
+// minioClient returns an administrator's client for the shared MinIO, starting it on first use.
+func minioClient(t testing.TB) *minio.Client {
+	t.Helper()
+	server, err := shared.Get()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mc, err := minio.New(server.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(server.RootUser, server.RootPassword, "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mc
 }
 
 func objectStore(t *testing.T, bucket, mode string) (*audit.ObjectStore, *minio.Client) {
 	t.Helper()
-	mc, err := env.MinIOClient()
-	if err != nil {
-		t.Fatal(err)
-	}
+	mc := minioClient(t)
 	ctx := context.Background()
 	if err := audit.EnsureAuditBucket(ctx, mc, bucket, mode); err != nil {
 		t.Fatal(err)
@@ -170,10 +188,7 @@ func TestObjectStoreUnavailable(t *testing.T) {
 // a bare conditional Put of an object of the same size to the same bucket, in the same run.
 func BenchmarkAppendObjectStore(b *testing.B) {
 	ctx := context.Background()
-	mc, err := env.MinIOClient()
-	if err != nil {
-		b.Fatal(err)
-	}
+	mc := minioClient(b)
 	bucket := fmt.Sprintf("audit-bench-%d", time.Now().UnixNano())
 	if err := audit.EnsureAuditBucket(ctx, mc, bucket, audit.RetentionCompliance); err != nil {
 		b.Fatal(err)
