@@ -18,6 +18,7 @@ package egress
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -337,7 +338,7 @@ func DecisionFromValue(v ast.Value) (Decision, error) {
 				return nil
 			})
 		}
-		return nil
+		return jsonEncodable(v)
 	})
 	return d, err
 }
@@ -371,8 +372,9 @@ func fileDecisionFromValue(v ast.Value) (FileDecision, error) {
 				}
 				fd.Findings[i] = f
 			}
+			return nil
 		}
-		return nil
+		return jsonEncodable(v)
 	})
 	return fd, err
 }
@@ -395,13 +397,32 @@ func findingFromValue(v ast.Value) (fivesafesv1alpha1.Finding, error) {
 		case "location":
 			dst = &f.Location
 		default:
-			return nil
+			return jsonEncodable(v)
 		}
 		s, err := stringOrNull(v, "finding "+key)
 		*dst = s
 		return err
 	})
 	return f, err
+}
+
+// jsonEncodable returns an error for a value encoding/json cannot write: one that holds a number
+// Rego reads but JSON does not, such as .5. Reading a decision through JSON failed on such a value
+// wherever it stood, so a decision that holds one is refused even in a field no one reads.
+func jsonEncodable(v ast.Value) error {
+	switch x := v.(type) {
+	case ast.Number:
+		if !json.Valid([]byte(x)) {
+			return fmt.Errorf("%w: it holds the number %s, which JSON cannot carry", errDecisionShape, x)
+		}
+	case ast.Object:
+		return x.Iter(func(_, e *ast.Term) error { return jsonEncodable(e.Value) })
+	case *ast.Array:
+		return x.Iter(func(e *ast.Term) error { return jsonEncodable(e.Value) })
+	case ast.Set:
+		return x.Iter(func(e *ast.Term) error { return jsonEncodable(e.Value) })
+	}
+	return nil
 }
 
 // decisionFields are the field names of Decision, FileDecision and Finding.

@@ -431,6 +431,11 @@ func TestDecisionFromValue(t *testing.T) {
 		{name: "field in other case", rego: `{"Outcome": "pass"}`, err: true},
 		{name: "file field in other case", rego: `{"files": {"a": {"OUTCOME": "pass"}}}`, err: true},
 		{name: "finding key not a string", rego: `{"files": {"a": {"findings": [{1: "r"}]}}}`, err: true},
+		// Rego reads .5 as a number; JSON has no such number, and reading the decision through JSON
+		// failed on it, wherever it stood.
+		{name: "number JSON cannot carry, in a field no one reads", rego: `{"outcome": "pass", "why": {"score": [.5]}}`, err: true},
+		{name: "number JSON cannot carry, in a file decision", rego: `{"files": {"a": {"outcome": "pass", "score": -.5}}}`, err: true},
+		{name: "number JSON cannot carry, in a finding", rego: `{"files": {"a": {"findings": [{"rule": "r", "score": {.0}}]}}}`, err: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
