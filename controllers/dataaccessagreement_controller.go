@@ -67,6 +67,10 @@ type DataAccessAgreementReconciler struct {
 	Settings  AgreementSettings
 	// Concurrency is how many agreements are reconciled at once.
 	Concurrency int
+
+	// writes records the controller's status writes (see readBeforeOwnWrite); SetupWithManager
+	// makes it.
+	writes *statusWrites
 }
 
 // agreementScope carries what one reconcile has learnt between steps.
@@ -102,7 +106,7 @@ func (r *DataAccessAgreementReconciler) Reconcile(ctx context.Context, req ctrl.
 	if err := r.Get(ctx, req.NamespacedName, daa); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	if readBeforeOwnWrite(daa) {
+	if readBeforeOwnWrite(r.writes, daa) {
 		return ctrl.Result{RequeueAfter: ownWriteRequeue}, nil
 	}
 	s := &agreementScope{daa: daa, before: *daa.Status.DeepCopy(), now: r.Clock.Now()}
@@ -131,7 +135,7 @@ func (r *DataAccessAgreementReconciler) Reconcile(ctx context.Context, req ctrl.
 // events: only the loop that wrote a change announces it. (A loop that read the agreement before
 // its predecessor's write took effect stops before its steps: see readBeforeOwnWrite.)
 func (r *DataAccessAgreementReconciler) patchStatus(ctx context.Context, s *agreementScope) error {
-	wrote, err := writeStatus(ctx, r.Client, s.daa, s.before, s.daa.Status, func() client.Object {
+	wrote, err := writeStatus(ctx, r.writes, r.Client, s.daa, s.before, s.daa.Status, func() client.Object {
 		base := s.daa.DeepCopy()
 		base.Status = s.before
 		return base
@@ -145,6 +149,7 @@ func (r *DataAccessAgreementReconciler) patchStatus(ctx context.Context, s *agre
 
 // SetupWithManager registers the controller, its indexes and its watches.
 func (r *DataAccessAgreementReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	r.writes = newStatusWrites()
 	ctx := context.Background()
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &fivesafesv1alpha1.AgreementApproval{}, indexApprovalAgreement,
 		func(o client.Object) []string {

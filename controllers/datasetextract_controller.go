@@ -83,6 +83,10 @@ type DatasetExtractReconciler struct {
 	// Jobs, when set, makes copies of large sources in indexed Jobs; nil copies every source in
 	// the manager.
 	Jobs *ExtractJobs
+
+	// writes records the controller's status writes (see readBeforeOwnWrite); SetupWithManager
+	// makes it.
+	writes *statusWrites
 }
 
 // extractScope carries what one reconcile has learnt between steps.
@@ -125,7 +129,7 @@ func (r *DatasetExtractReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	if err := r.Get(ctx, req.NamespacedName, dx); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	if readBeforeOwnWrite(dx) {
+	if readBeforeOwnWrite(r.writes, dx) {
 		return ctrl.Result{RequeueAfter: ownWriteRequeue}, nil
 	}
 	s := &extractScope{dx: dx, before: *dx.Status.DeepCopy(), now: r.Clock.Now()}
@@ -162,7 +166,7 @@ func (r *DatasetExtractReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 // by the loop that wrote it. (A loop that read the extract before its predecessor's write took
 // effect stops before its steps: see readBeforeOwnWrite.)
 func (r *DatasetExtractReconciler) patchExtractStatus(ctx context.Context, s *extractScope) error {
-	wrote, err := writeStatus(ctx, r.Client, s.dx, s.before, s.dx.Status, func() client.Object {
+	wrote, err := writeStatus(ctx, r.writes, r.Client, s.dx, s.before, s.dx.Status, func() client.Object {
 		base := s.dx.DeepCopy()
 		base.Status = s.before
 		if base.Status.Rows != s.dx.Status.Rows {
@@ -191,6 +195,7 @@ func (r *DatasetExtractReconciler) resync() time.Duration {
 // an extract; so do a new opt-out snapshot of the list it applies, a change of its agreement,
 // workspace or catalogue entry. Its source objects are listed again every Resync.
 func (r *DatasetExtractReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	r.writes = newStatusWrites()
 	ctx := context.Background()
 	indexes := map[string]func(*fivesafesv1alpha1.DatasetExtract) string{
 		indexExtractOptOutList: func(x *fivesafesv1alpha1.DatasetExtract) string {

@@ -64,6 +64,10 @@ type OptOutListReconciler struct {
 	// refused remembers, by list name, the object version that last failed its expected digest,
 	// so an unchanged object is not read again until the object or the spec changes.
 	refused sync.Map
+
+	// writes records the controller's status writes (see readBeforeOwnWrite); SetupWithManager
+	// makes it.
+	writes *statusWrites
 }
 
 // optOutScope carries what one reconcile has learnt between steps.
@@ -94,7 +98,7 @@ func (r *OptOutListReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	if readBeforeOwnWrite(list) {
+	if readBeforeOwnWrite(r.writes, list) {
 		return ctrl.Result{RequeueAfter: ownWriteRequeue}, nil
 	}
 	s := &optOutScope{list: list, before: *list.Status.DeepCopy(), now: r.Clock.Now()}
@@ -121,7 +125,7 @@ func (r *OptOutListReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 // loop did: a refused object version is announced by the loop that read it, a change of what is
 // loaded only by the loop that wrote it.
 func (r *OptOutListReconciler) patchOptOutStatus(ctx context.Context, s *optOutScope) error {
-	wrote, err := writeStatus(ctx, r.Client, s.list, s.before, s.list.Status, func() client.Object {
+	wrote, err := writeStatus(ctx, r.writes, r.Client, s.list, s.before, s.list.Status, func() client.Object {
 		base := s.list.DeepCopy()
 		base.Status = s.before
 		return base
@@ -141,6 +145,7 @@ func (r *OptOutListReconciler) resync() time.Duration {
 // and every Resync it looks at the object in storage again. Lists are reconciled one at a time so
 // that no more than one snapshot is being built in memory at once.
 func (r *OptOutListReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	r.writes = newStatusWrites()
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&fivesafesv1alpha1.OptOutList{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Named("optoutlist").

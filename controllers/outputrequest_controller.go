@@ -64,6 +64,10 @@ type OutputRequestReconciler struct {
 	// ReviewCopyExpiry is how long checkers' URLs of a checked snapshot work before they are
 	// renewed; DefaultReviewCopyExpiry when zero.
 	ReviewCopyExpiry time.Duration
+
+	// writes records the controller's status writes (see readBeforeOwnWrite); SetupWithManager
+	// makes it.
+	writes *statusWrites
 }
 
 // outputScope carries what one reconcile has learnt between steps.
@@ -95,7 +99,7 @@ func (r *OutputRequestReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 	if err := r.Get(ctx, req.NamespacedName, or); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	if readBeforeOwnWrite(or) {
+	if readBeforeOwnWrite(r.writes, or) {
 		return ctrl.Result{RequeueAfter: ownWriteRequeue}, nil
 	}
 	s := &outputScope{or: or, before: *or.Status.DeepCopy(), now: r.Clock.Now()}
@@ -126,7 +130,7 @@ func (r *OutputRequestReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 // predecessor's write took effect stops before its steps, and snapshots and checks nothing: see
 // readBeforeOwnWrite.)
 func (r *OutputRequestReconciler) patchOutputStatus(ctx context.Context, s *outputScope) error {
-	wrote, err := writeStatus(ctx, r.Client, s.or, s.before, s.or.Status, func() client.Object {
+	wrote, err := writeStatus(ctx, r.writes, r.Client, s.or, s.before, s.or.Status, func() client.Object {
 		base := s.or.DeepCopy()
 		base.Status = s.before
 		return base
@@ -149,6 +153,7 @@ func (r *OutputRequestReconciler) patchOutputStatus(ctx context.Context, s *outp
 // SetupWithManager registers the controller. A spec change wakes a request, and so does any
 // review naming it.
 func (r *OutputRequestReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	r.writes = newStatusWrites()
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&fivesafesv1alpha1.OutputRequest{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		Watches(&fivesafesv1alpha1.OutputReview{}, handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {

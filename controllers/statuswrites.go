@@ -44,10 +44,25 @@ type statusWrite struct {
 // version it names goes ahead rather than wait on a cache that may never catch up.
 const statusWriteTTL = 2 * time.Minute
 
-// ownStatusWrites holds the writes of every controller of this process. Entries are keyed by
-// object UID, so controllers and managers cannot confuse one another's objects, and an entry only
-// ever holds back a loop over a write this process itself made.
-var ownStatusWrites = &statusWrites{entries: map[types.UID]statusWrite{}}
+// newStatusWrites returns an empty record. Each reconciler set up with a manager keeps its own
+// (SetupWithManager makes it), so that a loop is only ever held back by its own controller's
+// writes: another reconciler of the same objects in the process, as tests run beside the
+// manager's, keeps state of its own (an opt-out list's loaded set) that those writes say nothing
+// about. Entries are keyed by object UID.
+func newStatusWrites() *statusWrites {
+	return &statusWrites{entries: map[types.UID]statusWrite{}}
+}
+
+// sharedStatusWrites is the record of the reconcilers used without a manager, as tests use them.
+var sharedStatusWrites = newStatusWrites()
+
+// recordOf returns w, or the shared record when w is nil.
+func recordOf(w *statusWrites) *statusWrites {
+	if w != nil {
+		return w
+	}
+	return sharedStatusWrites
+}
 
 // behind reports whether rv, the resourceVersion of the object with uid a loop has read, is the
 // one this process's last status write to the object replaced: the read predates that write. (A

@@ -77,16 +77,16 @@ func TestStatusWrites(t *testing.T) {
 	}
 }
 
-// writeStatus remembers a write only when the API server made one: a patch it found to change
-// nothing leaves the version as it was, and a loop that reads that version must not wait.
-func TestWriteStatusRemembersRealWrites(t *testing.T) {
+// writeStatus reports and records a write only when the API server made one: a patch it found to
+// change nothing (as when another loop has just written the same status) leaves the version as it
+// was, announces nothing, and holds back no loop that reads that version.
+func TestWriteStatusRecordsRealWrites(t *testing.T) {
 	for _, tc := range []struct {
-		name    string
-		noop    bool
-		waiting bool
+		name string
+		noop bool
 	}{
-		{"a write", false, true},
-		{"a patch that changes nothing", true, false},
+		{"a write", false},
+		{"a patch that changes nothing", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			daa := &fivesafesv1alpha1.DataAccessAgreement{ObjectMeta: metav1.ObjectMeta{Name: "writes", UID: types.UID("uid-" + tc.name)}}
@@ -105,16 +105,20 @@ func TestWriteStatusRemembersRealWrites(t *testing.T) {
 			}
 			rv, before := read.ResourceVersion, *read.Status.DeepCopy()
 			read.Status.Phase = fivesafesv1alpha1.AgreementPending
-			wrote, err := writeStatus(t.Context(), c, read, before, read.Status, func() client.Object {
+			w, other := newStatusWrites(), newStatusWrites()
+			wrote, err := writeStatus(t.Context(), w, c, read, before, read.Status, func() client.Object {
 				base := read.DeepCopy()
 				base.Status = before
 				return base
 			}, "agreement")
-			if err != nil || !wrote {
-				t.Fatalf("writeStatus = %v, %v", wrote, err)
+			if err != nil {
+				t.Fatal(err)
 			}
-			if got := ownStatusWrites.behind(read.UID, rv); got != tc.waiting {
-				t.Errorf("a loop reading version %s waits: %v, want %v", rv, got, tc.waiting)
+			if wrote == tc.noop || w.behind(read.UID, rv) == tc.noop {
+				t.Errorf("wrote %v, a loop reading version %s waits %v; want both %v", wrote, rv, w.behind(read.UID, rv), !tc.noop)
+			}
+			if other.behind(read.UID, rv) || sharedStatusWrites.behind(read.UID, rv) {
+				t.Error("another reconciler's record holds back a loop over this one's write")
 			}
 		})
 	}

@@ -116,13 +116,13 @@ func announce(rec events.EventRecorder, obj apiruntime.Object, as []announcement
 	}
 }
 
-// readBeforeOwnWrite reports whether obj, as a loop has just read it, predates this process's
-// last status write to it: the cache has not caught up with that write. The loop then does
+// readBeforeOwnWrite reports whether obj, as a loop has just read it, predates the controller's
+// last status write to it, as recorded in w: the cache has not caught up with that write. The loop then does
 // nothing and looks again after ownWriteRequeue, rather than repeat its predecessor's work from
 // the status as it was. (Only status writes are remembered; the controllers' watches do not all
 // wake them for their own status writes, hence the requeue.)
-func readBeforeOwnWrite(obj client.Object) bool {
-	return ownStatusWrites.behind(obj.GetUID(), obj.GetResourceVersion())
+func readBeforeOwnWrite(w *statusWrites, obj client.Object) bool {
+	return recordOf(w).behind(obj.GetUID(), obj.GetResourceVersion())
 }
 
 // ownWriteRequeue is how soon a loop that read an object before its own last status write took
@@ -130,11 +130,12 @@ func readBeforeOwnWrite(obj client.Object) bool {
 const ownWriteRequeue = 200 * time.Millisecond
 
 // writeStatus writes obj's status, once per loop and only when it changed from before, the
-// status as read. It is a merge patch against base, which is obj as read with its status as it
-// was; a change the patch cannot carry (a nil list made empty, a time read back at a coarser
-// precision) writes nothing. An object already gone is no error. It reports whether it wrote the
-// status: a loop announces a change only when it is the one that made it.
-func writeStatus(ctx context.Context, c client.Client, obj client.Object, before, after any, base func() client.Object, kind string) (bool, error) {
+// status as read, and records the write in w. It is a merge patch against base, which is obj as
+// read with its status as it was; a change the patch cannot carry (a nil list made empty, a time
+// read back at a coarser precision) writes nothing, nor does a patch the API server finds to
+// change nothing. An object already gone is no error. It reports whether it wrote the status: a
+// loop announces a change only when it is the one that made it.
+func writeStatus(ctx context.Context, w *statusWrites, c client.Client, obj client.Object, before, after any, base func() client.Object, kind string) (bool, error) {
 	if equality.Semantic.DeepEqual(before, after) {
 		return false, nil
 	}
@@ -152,10 +153,11 @@ func writeStatus(ctx context.Context, c client.Client, obj client.Object, before
 		}
 		return false, nil
 	}
-	if obj.GetResourceVersion() != rv {
-		// A patch the API server found to change nothing leaves the version as it was: a loop
-		// that reads that version has not missed a write, and must not wait.
-		ownStatusWrites.wrote(uid, rv)
+	if obj.GetResourceVersion() == rv {
+		// The API server found nothing to change, as when another loop has just written the same
+		// status: there is no write to announce, and none for a loop to wait on.
+		return false, nil
 	}
+	recordOf(w).wrote(uid, rv)
 	return true, nil
 }

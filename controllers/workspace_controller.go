@@ -74,6 +74,10 @@ type WorkspaceReconciler struct {
 	StorageEndpoint string
 	// Concurrency is how many workspaces are reconciled at once.
 	Concurrency int
+
+	// writes records the controller's status writes (see readBeforeOwnWrite); SetupWithManager
+	// makes it.
+	writes *statusWrites
 }
 
 // workspaceScope carries what one reconcile has learnt between steps.
@@ -102,7 +106,7 @@ func (r *WorkspaceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	if err := r.Get(ctx, req.NamespacedName, ws); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	if readBeforeOwnWrite(ws) {
+	if readBeforeOwnWrite(r.writes, ws) {
 		return ctrl.Result{RequeueAfter: ownWriteRequeue}, nil
 	}
 	s := &workspaceScope{ws: ws, before: *ws.Status.DeepCopy(), now: r.Clock.Now(), ns: WorkspaceNamespace(ws.Spec.Agreement)}
@@ -165,7 +169,7 @@ func (r *WorkspaceReconciler) reconcileDelete(ctx context.Context, s *workspaceS
 }
 
 func (r *WorkspaceReconciler) patchWorkspaceStatus(ctx context.Context, s *workspaceScope) error {
-	wrote, err := writeStatus(ctx, r.Client, s.ws, s.before, s.ws.Status, func() client.Object {
+	wrote, err := writeStatus(ctx, r.writes, r.Client, s.ws, s.before, s.ws.Status, func() client.Object {
 		base := s.ws.DeepCopy()
 		base.Status = s.before
 		return base
@@ -237,6 +241,7 @@ var notStatusOnly = predicate.Or(
 // SetupWithManager registers the controller, its watches, and the making of the pod policy when
 // the manager starts.
 func (r *WorkspaceReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	r.writes = newStatusWrites()
 	if err := mgr.Add(podPolicyAtStart{r}); err != nil {
 		return fmt.Errorf("adding the pod policy starter: %w", err)
 	}
