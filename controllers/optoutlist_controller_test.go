@@ -247,24 +247,30 @@ func TestOptOutListLoadsAndReloads(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The manager's own opt-out controller may have loaded the list first, leaving this loop
-	// nothing to write or announce. A loop that reads the list as it was before that status write
-	// announces nothing either way.
-	if ev := h.events.take(); len(ev) > 1 || (len(ev) == 1 && ev[controllers.ReasonOptOutLoaded] != 1) {
+	// nothing to write or announce.
+	ev := h.events.take()
+	if len(ev) > 1 || (len(ev) == 1 && ev[controllers.ReasonOptOutLoaded] != 1) {
 		t.Errorf("the load was announced %v; want at most one %s", ev, controllers.ReasonOptOutLoaded)
 	}
-	direct := h.r.Client
-	h.r.Client = laggingClient(t, stale)
-	readsBefore := h.s3.reads.Load()
-	_, lagged, err := h.reconcile(t, name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.r.Client = direct
-	if ev := h.events.take(); len(ev) != 0 {
-		t.Errorf("a lagging loop announced %v again", ev)
-	}
-	if n := h.s3.reads.Load() - readsBefore; n != 0 || lagged.RequeueAfter <= 0 {
-		t.Errorf("a lagging loop read %d snapshots and asked to look again after %v; want none, and soon", n, lagged.RequeueAfter)
+	if ev[controllers.ReasonOptOutLoaded] == 1 {
+		// This loop wrote the load: a loop of the same controller that reads the list as it was
+		// before that write does nothing and looks again soon. (When the manager's controller
+		// wrote it, a lagging loop here would be another controller's, which that write does
+		// not hold back.)
+		direct := h.r.Client
+		h.r.Client = laggingClient(t, stale)
+		readsBefore := h.s3.reads.Load()
+		_, lagged, err := h.reconcile(t, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.r.Client = direct
+		if ev := h.events.take(); len(ev) != 0 {
+			t.Errorf("a lagging loop announced %v again", ev)
+		}
+		if n := h.s3.reads.Load() - readsBefore; n != 0 || lagged.RequeueAfter <= 0 {
+			t.Errorf("a lagging loop read %d snapshots and asked to look again after %v; want none, and soon", n, lagged.RequeueAfter)
+		}
 	}
 	if res.RequeueAfter != h.r.Resync {
 		t.Errorf("RequeueAfter = %v, want the resync period %v", res.RequeueAfter, h.r.Resync)

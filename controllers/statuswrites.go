@@ -17,17 +17,26 @@ limitations under the License.
 package controllers
 
 import (
+	"crypto/sha256"
+	"encoding/json"
 	"sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/types"
 )
 
-// statusWrites remembers, for each object whose status this process wrote, the resourceVersion
-// the write replaced. A loop that reads the object at that version has read it before the write
-// reached the cache: it would work from the status as it was, repeating what its predecessor did
-// (copies, checks, requests to storage and Vault, audit entries) only to compute, at best, the
-// status already written. Such a loop waits for the cache instead (see readBeforeOwnWrite).
+// statusWrites remembers, for each object whose status a controller wrote, the resourceVersion
+// the write replaced and a digest of the status written.
+//
+// A loop that reads the object at that version has read it before the write reached the cache:
+// it would work from the status as it was, repeating what its predecessor did (copies, checks,
+// requests to storage and Vault, audit entries) only to compute, at best, the status already
+// written. Such a loop waits for the cache instead (see readBeforeOwnWrite).
+//
+// A merge patch carries no resourceVersion, so a write can land on a later version than the one
+// its loop read (an annotation added meanwhile): a loop that reads that later version, from before
+// the write, computes the same change again. The digest catches it: a status that is what the
+// controller last wrote to the object is not written, nor announced, again.
 type statusWrites struct {
 	mu      sync.Mutex
 	entries map[types.UID]statusWrite
@@ -35,8 +44,9 @@ type statusWrites struct {
 }
 
 type statusWrite struct {
-	over string
-	at   time.Time
+	over   string
+	digest [sha256.Size]byte
+	at     time.Time
 }
 
 // statusWriteTTL is how long an entry is kept: a cache is seconds behind the API server at most,
@@ -79,15 +89,66 @@ func (w *statusWrites) behind(uid types.UID, rv string) bool {
 	return ok && e.over == rv
 }
 
-// wrote records that this process wrote the status of the object with uid over resourceVersion rv.
-func (w *statusWrites) wrote(uid types.UID, rv string) {
-	if uid == "" {
+// written reports whether status is, but for its times, what the controller last wrote to the
+// object with uid, within statusWriteTTL.
+func (w *statusWrites) written(uid types.UID, status any) bool {
+	w.mu.Lock()
+	e, ok := w.entries[uid]
+	w.mu.Unlock()
+	if !ok || time.Since(e.at) > statusWriteTTL {
+		return false
+	}
+	d, ok := statusDigest(status)
+	return ok && d == e.digest
+}
+
+// statusDigest is the digest of status with its times left out: a loop that computes a change
+// already written stamps it again, with its own clock; the status it computes is the same, only
+// later.
+func statusDigest(status any) ([sha256.Size]byte, bool) {
+	b, err := json.Marshal(status)
+	if err != nil {
+		return [sha256.Size]byte{}, false
+	}
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		return [sha256.Size]byte{}, false
+	}
+	if b, err = json.Marshal(withoutTimes(v)); err != nil {
+		return [sha256.Size]byte{}, false
+	}
+	return sha256.Sum256(b), true
+}
+
+// withoutTimes replaces every RFC 3339 time in a decoded JSON value with "".
+func withoutTimes(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			x[k] = withoutTimes(e)
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = withoutTimes(e)
+		}
+	case string:
+		if _, err := time.Parse(time.RFC3339, x); err == nil {
+			return ""
+		}
+	}
+	return v
+}
+
+// wrote records that the controller wrote status to the object with uid over resourceVersion rv.
+func (w *statusWrites) wrote(uid types.UID, rv string, status any) {
+	d, ok := statusDigest(status)
+	if !ok || uid == "" {
 		return
 	}
 	now := time.Now()
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.entries[uid] = statusWrite{over: rv, at: now}
+	w.entries[uid] = statusWrite{over: rv, digest: d, at: now}
 	if now.Sub(w.swept) > statusWriteTTL {
 		for k, e := range w.entries {
 			if now.Sub(e.at) > statusWriteTTL {

@@ -32,46 +32,56 @@ import (
 )
 
 func TestStatusWrites(t *testing.T) {
-	w := &statusWrites{entries: map[types.UID]statusWrite{}}
+	w := newStatusWrites()
+	at := func(sec int) *metav1.Time {
+		t := metav1.NewTime(time.Date(2026, 11, 22, 9, 0, sec, 0, time.UTC))
+		return &t
+	}
+	active := func(sec int, approvals int32) fivesafesv1alpha1.DataAccessAgreementStatus {
+		return fivesafesv1alpha1.DataAccessAgreementStatus{
+			Phase: fivesafesv1alpha1.AgreementActive, Approvals: approvals, ActivatedAt: at(sec),
+			Conditions: []metav1.Condition{{Type: "Approved", Status: metav1.ConditionTrue, Reason: "QuorumReached", LastTransitionTime: *at(sec)}},
+		}
+	}
 	const uid = types.UID("a")
-	if w.behind(uid, "10") {
-		t.Fatal("nothing was written, yet a read is reported behind a write")
+	if w.behind(uid, "10") || w.written(uid, active(1, 2)) {
+		t.Fatal("nothing was written, yet a read is reported behind a write, or a status written")
 	}
-	w.wrote(uid, "10")
-	if !w.behind(uid, "10") {
-		t.Error("a read of version 10, which the write replaced: not reported behind")
+	w.wrote(uid, "10", active(1, 2))
+	for range 2 {
+		if !w.behind(uid, "10") {
+			t.Error("a read of version 10, which the write replaced: not reported behind")
+		}
 	}
-	if !w.behind(uid, "10") {
-		t.Error("a second read of version 10: not reported behind")
+	if w.behind(uid, "11") || w.behind("b", "10") {
+		t.Error("a read of a later version, or of another object, reported behind the write")
 	}
-	if w.behind("b", "10") {
-		t.Error("a read of another object reported behind this one's write")
+	if !w.written(uid, active(1, 2)) || !w.written(uid, active(3, 2)) {
+		t.Error("the status written, or the same status stamped two seconds later: not reported written")
 	}
-	// A read of another version has seen the write.
-	if w.behind(uid, "11") {
-		t.Error("a read of version 11 reported behind the write over 10")
+	if w.written(uid, active(1, 3)) || w.written("b", active(1, 2)) {
+		t.Error("a different status, or another object's, reported written")
 	}
 	// The next write replaces the entry.
-	w.wrote(uid, "11")
-	if w.behind(uid, "10") || !w.behind(uid, "11") {
-		t.Error("after a write over version 11, reads are judged against 10")
+	w.wrote(uid, "11", active(1, 3))
+	if w.behind(uid, "10") || !w.behind(uid, "11") || w.written(uid, active(1, 2)) || !w.written(uid, active(1, 3)) {
+		t.Error("after a write over version 11, reads and statuses are judged against the first write")
 	}
-	// An entry older than a cache can lag holds back no loop.
-	w.wrote(uid, "12")
-	w.entries[uid] = statusWrite{over: "12", at: time.Now().Add(-2 * statusWriteTTL)}
-	if w.behind(uid, "12") {
-		t.Error("an expired entry held back a loop")
+	// An entry older than a cache can lag holds back no loop and spares no write.
+	w.entries[uid] = statusWrite{over: "11", digest: w.entries[uid].digest, at: time.Now().Add(-2 * statusWriteTTL)}
+	if w.written(uid, active(1, 3)) || w.behind(uid, "11") {
+		t.Error("an expired entry held back a loop or spared a write")
 	}
 	// Old entries are swept.
-	w.wrote("c", "1")
+	w.wrote("c", "1", active(1, 1))
 	w.entries["c"] = statusWrite{over: "1", at: time.Now().Add(-2 * statusWriteTTL)}
 	w.swept = time.Time{}
-	w.wrote("d", "1")
+	w.wrote("d", "1", active(1, 1))
 	if _, ok := w.entries["c"]; ok || len(w.entries) != 1 {
 		t.Errorf("after a sweep %d entries remain, want only the new one", len(w.entries))
 	}
 	// An object without a UID is not remembered.
-	w.wrote("", "1")
+	w.wrote("", "1", active(1, 1))
 	if w.behind("", "1") {
 		t.Error("a write to an object without a UID was remembered")
 	}
@@ -121,5 +131,56 @@ func TestWriteStatusRecordsRealWrites(t *testing.T) {
 				t.Error("another reconciler's record holds back a loop over this one's write")
 			}
 		})
+	}
+}
+
+// A write lands on whatever version the object has by then (a merge patch carries no
+// resourceVersion): a loop that read a version from after its predecessor's read but before its
+// write is not behind that write, and computes the same change again. It writes and announces
+// nothing.
+func TestWriteStatusOnceWhenAWriteLandsOnALaterVersion(t *testing.T) {
+	daa := &fivesafesv1alpha1.DataAccessAgreement{ObjectMeta: metav1.ObjectMeta{Name: "landed", UID: "uid-landed"}}
+	c := fake.NewClientBuilder().WithScheme(scheme.New()).WithObjects(daa).WithStatusSubresource(daa).Build()
+	get := func() *fivesafesv1alpha1.DataAccessAgreement {
+		got := &fivesafesv1alpha1.DataAccessAgreement{}
+		if err := c.Get(t.Context(), client.ObjectKeyFromObject(daa), got); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	w := newStatusWrites()
+	expire := func(read *fivesafesv1alpha1.DataAccessAgreement) bool {
+		before := *read.Status.DeepCopy()
+		read.Status.Phase = fivesafesv1alpha1.AgreementExpired
+		wrote, err := writeStatus(t.Context(), w, c, read, before, read.Status, func() client.Object {
+			base := read.DeepCopy()
+			base.Status = before
+			return base
+		}, "agreement")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return wrote
+	}
+	first := get()
+	// Someone annotates the agreement; a second loop reads that version.
+	annotated := get()
+	annotated.Annotations = map[string]string{"fivesafes.io/reconcile-requested-at": "now"}
+	if err := c.Update(t.Context(), annotated); err != nil {
+		t.Fatal(err)
+	}
+	second := get()
+	if !expire(first) {
+		t.Fatal("the first loop wrote nothing")
+	}
+	landed := get()
+	if readBeforeOwnWrite(w, second) {
+		t.Fatal("the second loop's read is reported behind the write, though it is a later version")
+	}
+	if expire(second) {
+		t.Error("the second loop wrote, and would announce, the change again")
+	}
+	if after := get(); after.ResourceVersion != landed.ResourceVersion {
+		t.Errorf("the second loop changed the agreement: version %s, was %s", after.ResourceVersion, landed.ResourceVersion)
 	}
 }

@@ -129,17 +129,20 @@ func readBeforeOwnWrite(w *statusWrites, obj client.Object) bool {
 // effect looks again: caches are milliseconds behind the API server, seldom more.
 const ownWriteRequeue = 200 * time.Millisecond
 
-// writeStatus writes obj's status, once per loop and only when it changed from before, the
-// status as read, and records the write in w. It is a merge patch against base, which is obj as
-// read with its status as it was; a change the patch cannot carry (a nil list made empty, a time
-// read back at a coarser precision) writes nothing, nor does a patch the API server finds to
-// change nothing. An object already gone is no error. It reports whether it wrote the status: a
+// writeStatus writes obj's status, once per loop and only when it changed: from before, the
+// status as read, and from what the controller last wrote (see statusWrites), and records the
+// write in w. It is a merge patch against base, which is obj as read with its status as it was; a
+// change the patch cannot carry (a nil list made empty, a time read back at a coarser precision)
+// writes nothing, nor does a patch the API server finds to change nothing. An object already gone is no error. It reports whether it wrote the status: a
 // loop announces a change only when it is the one that made it.
 func writeStatus(ctx context.Context, w *statusWrites, c client.Client, obj client.Object, before, after any, base func() client.Object, kind string) (bool, error) {
 	if equality.Semantic.DeepEqual(before, after) {
 		return false, nil
 	}
 	uid, rv := obj.GetUID(), obj.GetResourceVersion()
+	if recordOf(w).written(uid, after) {
+		return false, nil
+	}
 	data, err := client.MergeFrom(base()).Data(obj)
 	if err != nil {
 		return false, fmt.Errorf("computing the %s status patch: %w", kind, err)
@@ -158,6 +161,6 @@ func writeStatus(ctx context.Context, w *statusWrites, c client.Client, obj clie
 		// status: there is no write to announce, and none for a loop to wait on.
 		return false, nil
 	}
-	recordOf(w).wrote(uid, rv)
+	recordOf(w).wrote(uid, rv, after)
 	return true, nil
 }
