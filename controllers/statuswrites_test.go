@@ -113,17 +113,9 @@ func TestWriteStatusRecordsRealWrites(t *testing.T) {
 			if err := c.Get(t.Context(), client.ObjectKeyFromObject(daa), read); err != nil {
 				t.Fatal(err)
 			}
-			rv, before := read.ResourceVersion, *read.Status.DeepCopy()
-			read.Status.Phase = fivesafesv1alpha1.AgreementPending
+			rv := read.ResourceVersion
 			w, other := newStatusWrites(), newStatusWrites()
-			wrote, err := writeStatus(t.Context(), w, c, read, before, read.Status, func() client.Object {
-				base := read.DeepCopy()
-				base.Status = before
-				return base
-			}, "agreement")
-			if err != nil {
-				t.Fatal(err)
-			}
+			wrote := writePhase(t, w, c, read, fivesafesv1alpha1.AgreementPending)
 			if wrote == tc.noop || w.behind(read.UID, rv) == tc.noop {
 				t.Errorf("wrote %v, a loop reading version %s waits %v; want both %v", wrote, rv, w.behind(read.UID, rv), !tc.noop)
 			}
@@ -150,17 +142,7 @@ func TestWriteStatusOnceWhenAWriteLandsOnALaterVersion(t *testing.T) {
 	}
 	w := newStatusWrites()
 	expire := func(read *fivesafesv1alpha1.DataAccessAgreement) bool {
-		before := *read.Status.DeepCopy()
-		read.Status.Phase = fivesafesv1alpha1.AgreementExpired
-		wrote, err := writeStatus(t.Context(), w, c, read, before, read.Status, func() client.Object {
-			base := read.DeepCopy()
-			base.Status = before
-			return base
-		}, "agreement")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return wrote
+		return writePhase(t, w, c, read, fivesafesv1alpha1.AgreementExpired)
 	}
 	first := get()
 	// Someone annotates the agreement; a second loop reads that version.
@@ -183,4 +165,21 @@ func TestWriteStatusOnceWhenAWriteLandsOnALaterVersion(t *testing.T) {
 	if after := get(); after.ResourceVersion != landed.ResourceVersion {
 		t.Errorf("the second loop changed the agreement: version %s, was %s", after.ResourceVersion, landed.ResourceVersion)
 	}
+}
+
+// writePhase has writeStatus write read's status with its phase set to phase, as a loop would,
+// and returns whether it wrote.
+func writePhase(t *testing.T, w *statusWrites, c client.Client, read *fivesafesv1alpha1.DataAccessAgreement, phase fivesafesv1alpha1.AgreementPhase) bool {
+	t.Helper()
+	before := *read.Status.DeepCopy()
+	read.Status.Phase = phase
+	wrote, err := writeStatus(t.Context(), w, c, read, before, read.Status, func() client.Object {
+		base := read.DeepCopy()
+		base.Status = before
+		return base
+	}, "agreement")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return wrote
 }
