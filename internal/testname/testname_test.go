@@ -27,6 +27,10 @@ type run struct {
 func (r *run) Name() string { return r.name }
 
 func TestFresh(t *testing.T) {
+	// The runs of this test's made-up tests start from none, in every run of this test.
+	runs.Lock()
+	runs.byTest = map[string]testRun{}
+	runs.Unlock()
 	first, second, other := &run{t, "TestJourney"}, &run{t, "TestJourney"}, &run{t, "TestOther"}
 	for _, c := range []struct {
 		t    testing.TB
