@@ -75,7 +75,7 @@ func recordOf(w *statusWrites) *statusWrites {
 }
 
 // behind reports whether rv, the resourceVersion of the object with uid a loop has read, is the
-// one this process's last status write to the object replaced: the read predates that write. (A
+// one the controller's last status write to the object replaced: the read predates that write. (A
 // cache never goes back, so once a loop has read a later version, no loop reads this one again;
 // the entry is left to expire.)
 func (w *statusWrites) behind(uid types.UID, rv string) bool {

@@ -117,10 +117,10 @@ func announce(rec events.EventRecorder, obj apiruntime.Object, as []announcement
 }
 
 // readBeforeOwnWrite reports whether obj, as a loop has just read it, predates the controller's
-// last status write to it, as recorded in w: the cache has not caught up with that write. The loop then does
-// nothing and looks again after ownWriteRequeue, rather than repeat its predecessor's work from
-// the status as it was. (Only status writes are remembered; the controllers' watches do not all
-// wake them for their own status writes, hence the requeue.)
+// last status write to it, as recorded in w: the cache has not caught up with that write. The
+// loop then does nothing and looks again after ownWriteRequeue, rather than repeat its
+// predecessor's work from the status as it was. (Only status writes are remembered; the
+// controllers' watches do not all wake them for their own status writes, hence the requeue.)
 func readBeforeOwnWrite(w *statusWrites, obj client.Object) bool {
 	return recordOf(w).behind(obj.GetUID(), obj.GetResourceVersion())
 }
@@ -133,8 +133,9 @@ const ownWriteRequeue = 200 * time.Millisecond
 // status as read, and from what the controller last wrote (see statusWrites), and records the
 // write in w. It is a merge patch against base, which is obj as read with its status as it was; a
 // change the patch cannot carry (a nil list made empty, a time read back at a coarser precision)
-// writes nothing, nor does a patch the API server finds to change nothing. An object already gone is no error. It reports whether it wrote the status: a
-// loop announces a change only when it is the one that made it.
+// writes nothing, nor does a patch the API server finds to change nothing. An object already gone
+// is no error. It reports whether it wrote the status: a loop announces a change only when it is
+// the one that made it.
 func writeStatus(ctx context.Context, w *statusWrites, c client.Client, obj client.Object, before, after any, base func() client.Object, kind string) (bool, error) {
 	if equality.Semantic.DeepEqual(before, after) {
 		return false, nil

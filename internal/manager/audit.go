@@ -19,12 +19,10 @@ package manager
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"sync"
 	"time"
 
 	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/fivesafes/fivesafes/internal/audit"
@@ -41,26 +39,6 @@ type AuditOptions struct {
 	RetentionDays int
 	// FlushInterval is how often the leader seals full segments and prunes covered tail objects.
 	FlushInterval time.Duration
-}
-
-// auditStoreAttempts is how many times the audit log's store client tries a request. A loop that
-// records something waits for the write, and with the store down minio-go's default of ten
-// attempts holds it for seconds per append; with two, it fails within a second, says in its
-// status that the audit log is unavailable, and its controller retries it.
-const auditStoreAttempts = 2
-
-// newAuditStoreClient returns the audit log's client of the object store; tr may be nil.
-func newAuditStoreClient(o StorageOptions, tr http.RoundTripper) (*minio.Client, error) {
-	c, err := minio.New(o.Endpoint, &minio.Options{
-		Creds:      credentials.NewStaticV4(o.AccessKey, o.SecretKey, ""),
-		Secure:     o.Secure,
-		Transport:  tr,
-		MaxRetries: auditStoreAttempts,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("configuring the audit log's object storage client: %w", err)
-	}
-	return c, nil
 }
 
 // auditLog opens the audit log on first use, which is on the elected leader since only the

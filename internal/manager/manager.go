@@ -497,16 +497,14 @@ func Setup(mgr ctrl.Manager, o Options) error {
 	if n > 0 {
 		ctrl.Log.Info("Labelled the Secrets of earlier versions", "secrets", n)
 	}
-	auditClient, err := newAuditStoreClient(o.Storage, nil)
-	if err != nil {
-		return err
-	}
-	auditLog := &auditLog{client: auditClient, o: o.Audit}
-	registerMetrics.Do(func() { metrics.Register(mgr.GetClient()) })
 	store, err := storage.New(storage.Options{Endpoint: o.Storage.Endpoint, AccessKey: o.Storage.AccessKey, SecretKey: o.Storage.SecretKey, Secure: o.Storage.Secure})
 	if err != nil {
 		return fmt.Errorf("configuring object storage administration: %w", err)
 	}
+	// The audit log writes through the storage client's S3 client, which gives up on a store
+	// that is down within a second, so a loop waiting on an append says why at once.
+	auditLog := &auditLog{client: store.S3(), o: o.Audit}
+	registerMetrics.Do(func() { metrics.Register(mgr.GetClient()) })
 	vaultClient, err := o.Vault.client()
 	if err != nil {
 		return err

@@ -120,11 +120,12 @@ func New(o Options) (*Client, error) {
 	return &Client{s3: s3, admin: admin, presign: presign, o: o}, nil
 }
 
-// requestAttempts is how many times the Client tries each S3 request. Its callers are control
-// loops (workspace buckets, output snapshots and checks, releases), which try again on their own,
-// with backoff, after saying why they could not go on: with the store down, a request fails after
-// two tries, where minio-go's default of ten held a loop for three to five seconds per request
-// before its status could say the store was unavailable. (Bulk copies use their own clients.)
+// requestAttempts is how many times the Client, and the S3 client it hands out, try each S3
+// request. Their callers are control loops (workspace buckets, output snapshots and checks,
+// releases, audit log appends), which try again on their own, with backoff, after saying why they
+// could not go on: with the store down, a request fails after two tries, where minio-go's default
+// of ten held a loop for three to five seconds per request before its status could say the store
+// was unavailable. (Bulk copies use their own clients.)
 const requestAttempts = 2
 
 // newS3 returns an S3 client for the store o addresses with the given credentials.
@@ -142,7 +143,8 @@ func newS3(o Options, accessKey, secretKey string) (*minio.Client, error) {
 	return c, nil
 }
 
-// S3 returns the administrator's S3 client, for reads and writes this package does not wrap.
+// S3 returns the administrator's S3 client, for reads and writes this package does not wrap
+// (the audit log's, release manifests). It tries each request requestAttempts times.
 func (c *Client) S3() *minio.Client { return c.s3 }
 
 // Endpoint returns the store's host:port.

@@ -17,16 +17,21 @@ limitations under the License.
 package storage
 
 import (
+	"bytes"
 	"context"
 	"testing"
 	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/fivesafes/fivesafes/internal/httpcount"
 	"github.com/fivesafes/fivesafes/internal/stack"
 )
 
-// With the store down, each request of the Client is tried requestAttempts times, not minio-go's
-// ten, so a control loop can say the store is unavailable without waiting out the retries.
+// With the store down, each request of the Client, and of the S3 client it hands out (the audit
+// log writes through it), is tried requestAttempts times, where a client with minio-go's defaults
+// goes on trying: a control loop says the store is unavailable without waiting out the retries.
 func TestRequestsToStoppedStore(t *testing.T) {
 	ctx := context.Background()
 	srv, err := stack.StartMinIOIn(ctx, t.TempDir())
@@ -39,19 +44,41 @@ func TestRequestsToStoppedStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defaults := &httpcount.Transport{}
+	defaultClient, err := minio.New(srv.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(srv.RootUser, srv.RootPassword, ""), Transport: defaults})
+	if err != nil {
+		t.Fatal(err)
+	}
 	const bucket = "stopped-store"
-	// The bucket's region is known once it is made, as in a running manager, so the requests
-	// below go straight to the object.
+	put := func(mc *minio.Client) error {
+		_, err := mc.PutObject(ctx, bucket, "tail/0.jsonl", bytes.NewReader([]byte("{}\n")), 3, minio.PutObjectOptions{})
+		return err
+	}
+	// The bucket's region is known to both clients once they have written to it, as in a running
+	// manager, so the requests below go straight to the object.
 	if err := c.EnsureBucket(ctx, bucket, BucketOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	for _, mc := range []*minio.Client{c.S3(), defaultClient} {
+		if err := put(mc); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := srv.Stop(10 * time.Second); err != nil {
 		t.Fatal(err)
+	}
+	defaults.Reset()
+	if err := put(defaultClient); err == nil {
+		t.Fatal("a write to a stopped store succeeded")
+	}
+	if n := defaults.Count(); n <= requestAttempts {
+		t.Errorf("a client with minio-go's defaults sent %d requests to a stopped store; the test no longer shows what the setting spares", n)
 	}
 	for _, op := range []struct {
 		name string
 		do   func() error
 	}{
+		{"an append through S3", func() error { return put(c.S3()) }},
 		{"StatObject", func() error { _, err := c.StatObject(ctx, bucket, "outputs/table.csv"); return err }},
 		{"BucketExists", func() error { _, err := c.BucketExists(ctx, bucket); return err }},
 		{"CopyObject", func() error {
