@@ -25,6 +25,9 @@ GO_TEST_FLAGS ?= -count=1 -timeout=30m
 BENCH ?= .
 BENCH_FLAGS ?= -run='^$$' -benchtime=3x -count=1 -timeout=30m
 PKGS ?= ./...
+# test-race runs every package but the image builder, whose layer compression takes five minutes
+# under the race detector.
+RACE_PKGS ?= $(shell go list ./... | grep -v /hack/image$$)
 
 ##@ General
 
@@ -68,6 +71,10 @@ tidy: ## Tidy go.mod and go.sum.
 .PHONY: test
 test: tools-test ## Run every test: unit, Rego, fuzz seed corpora, and suites on a real kube-apiserver, etcd, MinIO and Vault.
 	$(TEST_ENV) go test $(GO_TEST_FLAGS) $(PKGS)
+
+.PHONY: test-race
+test-race: tools-test ## Run the tests under the race detector, all but the image builder's (needs cgo and a C compiler).
+	$(TEST_ENV) go test -race -p 1 $(GO_TEST_FLAGS) $(RACE_PKGS)
 
 .PHONY: test-e2e
 test-e2e: tools-test ## Run the end-to-end user journeys on the local stack.
