@@ -594,6 +594,7 @@ func Setup(mgr ctrl.Manager, o Options) error {
 	if err != nil {
 		return fmt.Errorf("loading the egress policy: %w", err)
 	}
+	egressEngine.Observe(metrics.ObservePolicy)
 	ectx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	if err := store.EnsureBucket(ectx, o.Storage.EgressBucket, storage.BucketOptions{Versioning: true}); err != nil {

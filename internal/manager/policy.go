@@ -29,6 +29,7 @@ import (
 
 	fivesafesv1alpha1 "github.com/fivesafes/fivesafes/api/v1alpha1"
 	"github.com/fivesafes/fivesafes/internal/agreement"
+	"github.com/fivesafes/fivesafes/internal/metrics"
 	"github.com/fivesafes/fivesafes/internal/policy"
 )
 
@@ -52,6 +53,7 @@ func newPolicySource(ctx context.Context, reader client.Reader, key types.Namesp
 	if err != nil {
 		return nil, fmt.Errorf("loading the built-in policies: %w", err)
 	}
+	eng.Observe(metrics.ObservePolicy)
 	return &policySource{reader: reader, key: key, engine: eng, params: params}, nil
 }
 

@@ -86,6 +86,12 @@ var (
 		Help:    "Time from a workspace's creation (its agreement becoming active) to its first Ready.",
 		Buckets: prometheus.ExponentialBuckets(0.025, 2, 14),
 	})
+	// PolicySeconds is the duration of policy evaluations, by query and result.
+	PolicySeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "fivesafes_policy_evaluation_duration_seconds",
+		Help:    "Time to evaluate one policy query (an output request's egress decision, an agreement's governance checks), by query and result (ok, error).",
+		Buckets: prometheus.ExponentialBuckets(0.000125, 2, 14),
+	}, []string{"query", "result"})
 	// StepSeconds is the duration of each step of a reconcile, by controller, step and result, so
 	// that slow provisioning can be traced to the component behind it.
 	StepSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
@@ -99,7 +105,7 @@ var (
 // count agreements by phase and workspaces by condition from reader (the manager's cache).
 func Register(reader client.Reader) {
 	crmetrics.Registry.MustRegister(AuditAppendSeconds, AuditAppendFailures, ExtractRows, ExtractSeconds,
-		OutputChecks, OutputFindings, OutputReviews, OutputReleases, DownloadURLs, StepSeconds, WorkspaceReadySeconds,
+		OutputChecks, OutputFindings, OutputReviews, OutputReleases, DownloadURLs, PolicySeconds, StepSeconds, WorkspaceReadySeconds,
 		&objectCollector{reader: reader})
 }
 
@@ -111,6 +117,15 @@ func ObserveCheck(outcome fivesafesv1alpha1.CheckOutcome, files []fivesafesv1alp
 			OutputFindings.WithLabelValues(fd.Rule).Inc()
 		}
 	}
+}
+
+// ObservePolicy records one policy evaluation; it is a policy.Observer.
+func ObservePolicy(query string, took time.Duration, err error) {
+	result := "ok"
+	if err != nil {
+		result = "error"
+	}
+	PolicySeconds.WithLabelValues(query, result).Observe(took.Seconds())
 }
 
 // ObserveExtract records one dataset copy.

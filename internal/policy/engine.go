@@ -31,6 +31,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/metrics"
@@ -67,8 +68,18 @@ var capabilities = func() *ast.Capabilities {
 // Engine evaluates queries against the current policy revision. Make one with NewEngine or
 // NewDefaultEngine; it is safe for concurrent use.
 type Engine struct {
-	loadMu sync.Mutex // serialises Load
-	cur    atomic.Pointer[revision]
+	loadMu   sync.Mutex // serialises Load
+	cur      atomic.Pointer[revision]
+	observer atomic.Pointer[Observer]
+}
+
+// Observer is told of each evaluation once it ends: its query, how long it took, and its error
+// (nil when it produced a value).
+type Observer func(query string, took time.Duration, err error)
+
+// Observe has o told of every evaluation from now on, for example to export their latency.
+func (e *Engine) Observe(o Observer) {
+	e.observer.Store(&o)
 }
 
 // revision is one compiled bundle and the queries prepared against it.
@@ -206,8 +217,20 @@ func keepValue(t *ast.Term, _ *rego.EvalContext) (any, error) {
 }
 
 // eval evaluates query against input, and returns the query's value, as an ast.Value when raw is
-// true, and the digest of the revision it was evaluated under.
+// true, and the digest of the revision it was evaluated under. The observer, if any, is told.
 func (e *Engine) eval(ctx context.Context, query string, input any, raw bool) (any, string, error) {
+	o := e.observer.Load()
+	if o == nil {
+		return e.evaluate(ctx, query, input, raw)
+	}
+	start := time.Now()
+	v, rev, err := e.evaluate(ctx, query, input, raw)
+	(*o)(query, time.Since(start), err)
+	return v, rev, err
+}
+
+// evaluate is eval without the observer.
+func (e *Engine) evaluate(ctx context.Context, query string, input any, raw bool) (any, string, error) {
 	rev := e.cur.Load()
 	pq, err := rev.prepared(ctx, query)
 	if err != nil {

@@ -235,6 +235,62 @@ func TestEvalEndedContext(t *testing.T) {
 	}
 }
 
+// TestObserve checks that an observer is told of every evaluation, Eval and EvalValue alike, with
+// its query, a duration and its error, including evaluations that fail closed.
+func TestObserve(t *testing.T) {
+	src := "package p\n\nallow if input.ok\n\nslow if {\n\tsome i in numbers.range(1, 20000)\n\ti < 0\n}\n"
+	e, err := NewEngine(context.Background(), mustBundle(t, map[string]string{"p.rego": src}), "data.p.allow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Eval(context.Background(), "data.p.allow", map[string]any{"ok": true}); err != nil {
+		t.Fatalf("before Observe: %v", err)
+	}
+	type call struct {
+		query string
+		took  time.Duration
+		err   error
+	}
+	var calls []call
+	e.Observe(func(query string, took time.Duration, err error) {
+		calls = append(calls, call{query, took, err})
+	})
+	if _, err := e.Eval(context.Background(), "data.p.allow", map[string]any{"ok": true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.EvalValue(context.Background(), "data.p.allow", ast.MustParseTerm(`{"ok": false}`).Value); !errors.Is(err, ErrUndefined) {
+		t.Fatalf("EvalValue of an undefined rule: %v, want ErrUndefined", err)
+	}
+	// Slow enough to be timed however coarse the clock.
+	if _, err := e.Eval(context.Background(), "data.p.slow", nil); !errors.Is(err, ErrUndefined) {
+		t.Fatalf("Eval of data.p.slow: %v, want ErrUndefined", err)
+	}
+	if _, err := e.Eval(context.Background(), "data.p.allow[", nil); err == nil {
+		t.Fatal("a query that does not parse was evaluated")
+	}
+	want := []struct {
+		query string
+		err   bool
+	}{{"data.p.allow", false}, {"data.p.allow", true}, {"data.p.slow", true}, {"data.p.allow[", true}}
+	if len(calls) != len(want) {
+		t.Fatalf("observer told of %d evaluations, want %d (the one before Observe not among them): %+v", len(calls), len(want), calls)
+	}
+	for i, w := range want {
+		if calls[i].query != w.query || (calls[i].err != nil) != w.err {
+			t.Errorf("evaluation %d: observed (%q, error %v), want (%q, error %v)", i, calls[i].query, calls[i].err, w.query, w.err)
+		}
+		if calls[i].took < 0 {
+			t.Errorf("evaluation %d took %v", i, calls[i].took)
+		}
+	}
+	if calls[1].err != nil && !errors.Is(calls[1].err, ErrUndefined) {
+		t.Errorf("observed error %v, want ErrUndefined", calls[1].err)
+	}
+	if calls[2].took <= 0 {
+		t.Errorf("an evaluation of 20,000 steps took %v", calls[2].took)
+	}
+}
+
 // TestEvalValue checks that EvalValue gives the value Eval gives, left as OPA holds it, whether the
 // input is a Go value or an ast.Value.
 func TestEvalValue(t *testing.T) {

@@ -390,6 +390,8 @@ func TestCommitteeToWorkspaceJourney(t *testing.T) {
 		"fivesafes_output_download_urls_total ",
 		"fivesafes_audit_append_duration_seconds_bucket{",
 		"fivesafes_audit_append_failures_total 0",
+		`fivesafes_policy_evaluation_duration_seconds_count{query="data.fivesafes.agreement.violations",result="ok"} `,
+		`fivesafes_policy_evaluation_duration_seconds_count{query="data.fivesafes.egress.decision",result="ok"} `,
 		"controller_runtime_reconcile_total{",
 	} {
 		if !strings.Contains(string(scrape), want) {
