@@ -44,9 +44,9 @@ import (
 	"github.com/fivesafes/fivesafes/controllers"
 	"github.com/fivesafes/fivesafes/internal/audit"
 	"github.com/fivesafes/fivesafes/internal/egress"
-	"github.com/fivesafes/fivesafes/internal/httpcount"
 	"github.com/fivesafes/fivesafes/internal/policy"
 	"github.com/fivesafes/fivesafes/internal/release"
+	"github.com/fivesafes/fivesafes/internal/stack"
 	"github.com/fivesafes/fivesafes/internal/storage"
 	"github.com/fivesafes/fivesafes/internal/testname"
 )
@@ -526,7 +526,7 @@ func TestOutputRequestSmallCellRejected(t *testing.T) {
 	// no check, no audit entry, no event) and looks again soon.
 	lagging := *h.r
 	lagging.Client = laggingClient(t, stale)
-	requests := &httpcount.Transport{}
+	requests := &stack.WriteCounter{}
 	if lagging.Storage, err = storage.New(storage.Options{Endpoint: env.MinIO.Endpoint, AccessKey: env.MinIO.RootUser, SecretKey: env.MinIO.RootPassword, Transport: requests}); err != nil {
 		t.Fatal(err)
 	}
@@ -534,7 +534,7 @@ func TestOutputRequestSmallCellRejected(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := requests.Count(); n != 0 || lagged.RequeueAfter <= 0 {
+	if n := requests.TakeRequests(); n != 0 || lagged.RequeueAfter <= 0 {
 		t.Errorf("the lagging loop made %d storage requests and asked to look again after %v; want none, and soon", n, lagged.RequeueAfter)
 	}
 	if ev := h.events.take(); len(ev) != 0 {

@@ -23,22 +23,26 @@ import (
 
 // WriteCounter is an http.RoundTripper that records the requests that may change state, every
 // method but GET, HEAD and LIST (Vault's listing), so that a test can show a loop with nothing
-// to do wrote nothing to object storage or Vault.
+// to do wrote nothing to object storage or Vault. It also counts every request it carries, reads
+// included, for tests of how many requests a component sends: how often it tries a store that is
+// down, or that a loop with nothing to do sends none.
 type WriteCounter struct {
 	// Base sends the requests; http.DefaultTransport when nil.
 	Base http.RoundTripper
 
-	mu     sync.Mutex
-	writes []string
+	mu       sync.Mutex
+	writes   []string
+	requests int
 }
 
-// RoundTrip records a state-changing request as "METHOD /path" and sends it.
+// RoundTrip counts the request, records it as "METHOD /path" if it may change state, and sends it.
 func (w *WriteCounter) RoundTrip(r *http.Request) (*http.Response, error) {
+	w.mu.Lock()
+	w.requests++
 	if r.Method != http.MethodGet && r.Method != http.MethodHead && r.Method != "LIST" {
-		w.mu.Lock()
 		w.writes = append(w.writes, r.Method+" "+r.URL.Path)
-		w.mu.Unlock()
 	}
+	w.mu.Unlock()
 	base := w.Base
 	if base == nil {
 		base = http.DefaultTransport
@@ -53,4 +57,13 @@ func (w *WriteCounter) Take() []string {
 	out := w.writes
 	w.writes = nil
 	return out
+}
+
+// TakeRequests returns how many requests of any method were carried since the last TakeRequests.
+func (w *WriteCounter) TakeRequests() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n := w.requests
+	w.requests = 0
+	return n
 }

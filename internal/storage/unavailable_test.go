@@ -25,7 +25,6 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
-	"github.com/fivesafes/fivesafes/internal/httpcount"
 	"github.com/fivesafes/fivesafes/internal/stack"
 )
 
@@ -39,12 +38,12 @@ func TestRequestsToStoppedStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = srv.StopIfRunning() })
-	requests := &httpcount.Transport{}
+	requests := &stack.WriteCounter{}
 	c, err := New(Options{Endpoint: srv.Endpoint, AccessKey: srv.RootUser, SecretKey: srv.RootPassword, Transport: requests})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defaults := &httpcount.Transport{}
+	defaults := &stack.WriteCounter{}
 	defaultClient, err := minio.New(srv.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(srv.RootUser, srv.RootPassword, ""), Transport: defaults})
 	if err != nil {
 		t.Fatal(err)
@@ -67,11 +66,11 @@ func TestRequestsToStoppedStore(t *testing.T) {
 	if err := srv.Stop(10 * time.Second); err != nil {
 		t.Fatal(err)
 	}
-	defaults.Reset()
+	defaults.TakeRequests()
 	if err := put(defaultClient); err == nil {
 		t.Fatal("a write to a stopped store succeeded")
 	}
-	if n := defaults.Count(); n <= requestAttempts {
+	if n := defaults.TakeRequests(); n <= requestAttempts {
 		t.Errorf("a client with minio-go's defaults sent %d requests to a stopped store; the test no longer shows what the setting spares", n)
 	}
 	for _, op := range []struct {
@@ -86,11 +85,11 @@ func TestRequestsToStoppedStore(t *testing.T) {
 			return err
 		}},
 	} {
-		requests.Reset()
+		requests.TakeRequests()
 		if err := op.do(); err == nil {
 			t.Errorf("%s on a stopped store succeeded", op.name)
 		}
-		if n := requests.Count(); n != requestAttempts {
+		if n := requests.TakeRequests(); n != requestAttempts {
 			t.Errorf("%s sent %d requests to a stopped store, want %d", op.name, n, requestAttempts)
 		}
 	}
