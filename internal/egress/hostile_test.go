@@ -21,6 +21,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -78,23 +79,45 @@ var controlFiles = map[string]fivesafesv1alpha1.CheckOutcome{
 	"control-figure.png":             fivesafesv1alpha1.OutcomeReview,
 }
 
-var (
-	engineOnce sync.Once
-	engine     *policy.Engine
-	engineErr  error
-)
-
-// egressEngine is the platform's policy engine with the built-in policies.
-func egressEngine(t testing.TB) *policy.Engine {
-	t.Helper()
-	engineOnce.Do(func() {
-		engine, engineErr = policy.NewDefaultEngine(context.Background(), PolicyQuery)
-	})
-	if engineErr != nil {
-		t.Fatalf("starting the policy engine: %v", engineErr)
+// lazyEngine returns a function that starts an engine with start the first time it is called, and
+// gives the same engine after; what names the engine in a failure.
+func lazyEngine(what string, start func(context.Context) (*policy.Engine, error)) func(testing.TB) *policy.Engine {
+	var (
+		once sync.Once
+		e    *policy.Engine
+		err  error
+	)
+	return func(t testing.TB) *policy.Engine {
+		t.Helper()
+		once.Do(func() { e, err = start(context.Background()) })
+		if err != nil {
+			t.Fatalf("starting %s: %v", what, err)
+		}
+		return e
 	}
-	return engine
 }
+
+// egressEngine is the platform's policy engine with the built-in policies, which evaluates the
+// egress policy from its plan.
+var egressEngine = lazyEngine("the policy engine", func(ctx context.Context) (*policy.Engine, error) {
+	e, err := policy.NewDefaultEngine(ctx, PolicyQuery)
+	if err != nil {
+		return nil, err
+	}
+	if planned, err := e.Planned(ctx, PolicyQuery); err != nil || !planned {
+		return nil, fmt.Errorf("the egress policy is not evaluated from its plan (%v)", err)
+	}
+	return e, nil
+})
+
+// topdownEngine is egressEngine with the policy evaluated by OPA's topdown evaluator.
+var topdownEngine = lazyEngine("the topdown policy engine", func(ctx context.Context) (*policy.Engine, error) {
+	b, err := policy.DefaultBundle()
+	if err != nil {
+		return nil, err
+	}
+	return policy.NewTopdownEngine(ctx, b, PolicyQuery)
+})
 
 // kindOf is the kind a researcher would give a file of this name.
 func kindOf(name string) fivesafesv1alpha1.OutputKind {

@@ -34,34 +34,19 @@ import (
 	"github.com/fivesafes/fivesafes/internal/sdc"
 )
 
-var (
-	referenceOnce   sync.Once
-	referenceEngine *policy.Engine
-	referenceErr    error
-)
-
 // reference is an engine loaded with testdata/reference/egress.rego, the plain formulation of
-// the egress policy.
-func reference(t testing.TB) *policy.Engine {
-	t.Helper()
-	referenceOnce.Do(func() {
-		src, err := os.ReadFile("testdata/reference/egress.rego")
-		if err != nil {
-			referenceErr = err
-			return
-		}
-		b, err := policy.NewBundle(map[string]string{"egress.rego": string(src)})
-		if err != nil {
-			referenceErr = err
-			return
-		}
-		referenceEngine, referenceErr = policy.NewEngine(context.Background(), b, PolicyQuery, "input")
-	})
-	if referenceErr != nil {
-		t.Fatalf("loading the reference policy: %v", referenceErr)
+// the egress policy, evaluated by OPA's topdown evaluator.
+var reference = lazyEngine("the reference policy", func(ctx context.Context) (*policy.Engine, error) {
+	src, err := os.ReadFile("testdata/reference/egress.rego")
+	if err != nil {
+		return nil, err
 	}
-	return referenceEngine
-}
+	b, err := policy.NewBundle(map[string]string{"egress.rego": string(src)})
+	if err != nil {
+		return nil, err
+	}
+	return policy.NewTopdownEngine(ctx, b, PolicyQuery, "input")
+})
 
 // jsonInput is the input as the engine reads a Go value: through JSON.
 func jsonInput(t testing.TB, in PolicyInput) ast.Value {
@@ -271,15 +256,24 @@ func FuzzPolicyMatchesReference(f *testing.F) {
 	})
 }
 
+// comparePolicies checks that the policy, evaluated from its plan, decides on in exactly as the
+// same policy evaluated by topdown, and as the reference policy.
 func comparePolicies(t testing.TB, name string, in PolicyInput) {
 	t.Helper()
 	want, wantErr := jsonDecision(t, in)
-	got, _, gotErr := evaluatePolicy(context.Background(), egressEngine(t), in)
+	got, rev, gotErr := evaluatePolicy(context.Background(), egressEngine(t), in)
+	td, tdRev, tdErr := evaluatePolicy(context.Background(), topdownEngine(t), in)
 	switch {
 	case (gotErr != nil) != (wantErr != nil):
 		t.Errorf("%s: error %v, reference error %v", name, gotErr, wantErr)
 	case !reflect.DeepEqual(got, want):
 		t.Errorf("%s: decision\n%+v\nreference\n%+v", name, got, want)
+	}
+	switch {
+	case (gotErr != nil) != (tdErr != nil):
+		t.Errorf("%s: error %v, topdown error %v", name, gotErr, tdErr)
+	case !reflect.DeepEqual(got, td) || rev != tdRev:
+		t.Errorf("%s: decision\n%+v\n(policy %s)\ntopdown\n%+v\n(policy %s)", name, got, rev, td, tdRev)
 	}
 }
 

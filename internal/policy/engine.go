@@ -19,6 +19,10 @@ limitations under the License.
 // per revision. A new revision (e.g. from a ConfigMap) is compiled and prepared aside and then
 // swapped in atomically, so evaluations never see half a revision.
 //
+// Queries are evaluated from the plan OPA compiles them to (planned.go), or by OPA's topdown
+// evaluator when their plan holds something the planned evaluator does not run; both give the same
+// results, which the tests check on every platform policy.
+//
 // The engine fails closed: a module that does not compile, an evaluation error (builtin errors
 // included, which plain OPA would turn into undefined) and an undefined result are all errors, so
 // no caller can mistake a broken policy for an allow.
@@ -71,6 +75,8 @@ type Engine struct {
 	loadMu   sync.Mutex // serialises Load
 	cur      atomic.Pointer[revision]
 	observer atomic.Pointer[Observer]
+	// topdown has every query evaluated by OPA's topdown evaluator, not the planned one.
+	topdown bool
 }
 
 // Observer is told of each evaluation once it ends: its query, how long it took, and its error
@@ -87,6 +93,7 @@ type revision struct {
 	digest   string
 	compiler *ast.Compiler
 	store    storage.Store
+	topdown  bool
 
 	prepareMu sync.Mutex // serialises preparing a query not seen yet
 	queries   sync.Map   // query string -> *rego.PreparedEvalQuery
@@ -113,13 +120,35 @@ func (r Result) Decode(out any) error {
 	return nil
 }
 
-// NewEngine compiles b and prepares the given queries against it.
+// NewEngine compiles b and prepares the given queries against it. Queries are evaluated from the
+// plan OPA makes of them (see planned.go), or by OPA's topdown evaluator when their plan holds
+// something the planned evaluator does not run.
 func NewEngine(ctx context.Context, b Bundle, queries ...string) (*Engine, error) {
 	e := &Engine{}
 	if err := e.load(ctx, b, queries); err != nil {
 		return nil, err
 	}
 	return e, nil
+}
+
+// NewTopdownEngine is NewEngine with every query evaluated by OPA's topdown evaluator: the
+// reference the planned evaluator is tested against.
+func NewTopdownEngine(ctx context.Context, b Bundle, queries ...string) (*Engine, error) {
+	e := &Engine{topdown: true}
+	if err := e.load(ctx, b, queries); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// Planned reports whether query is evaluated by the planned evaluator under the current revision,
+// preparing it if it is not yet.
+func (e *Engine) Planned(ctx context.Context, query string) (bool, error) {
+	p, err := e.cur.Load().prepared(ctx, query)
+	if err != nil {
+		return false, err
+	}
+	return p.planned, nil
 }
 
 // NewDefaultEngine is NewEngine with the policies built into the binary.
@@ -152,7 +181,7 @@ func (e *Engine) load(ctx context.Context, b Bundle, queries []string) error {
 			return true
 		})
 	}
-	rev, err := compile(b)
+	rev, err := compile(b, e.topdown)
 	if err != nil {
 		return err
 	}
@@ -257,11 +286,15 @@ func (e *Engine) evaluate(ctx context.Context, query string, input any, raw bool
 	if raw {
 		opts = append(opts, rego.EvalGenerateJSON(keepValue))
 	}
-	// The cache of rule values is emptied and kept for the next evaluation, not made anew.
-	vc := getValueCache()
-	opts = append(opts, rego.EvalVirtualCache(vc))
-	rs, err := pq.Eval(ctx, opts...)
-	vc.release()
+	var rs rego.ResultSet
+	if pq.planned {
+		rs, err = pq.query.Eval(ctx, opts...)
+	} else {
+		// The cache of rule values is emptied and kept for the next evaluation, not made anew.
+		vc := getValueCache()
+		rs, err = pq.query.Eval(ctx, append(opts, rego.EvalVirtualCache(vc))...)
+		vc.release()
+	}
 	if err != nil {
 		return nil, "", fmt.Errorf("evaluating %s under policy %s: %w", query, rev.digest, err)
 	}
@@ -274,8 +307,9 @@ func (e *Engine) evaluate(ctx context.Context, query string, input any, raw bool
 	return rs[0].Expressions[0].Value, rev.digest, nil
 }
 
-// compile parses and compiles every module of b, as Rego v1.
-func compile(b Bundle) (*revision, error) {
+// compile parses and compiles every module of b, as Rego v1, for the planned evaluator or, when
+// topdown is true, for topdown only.
+func compile(b Bundle, topdown bool) (*revision, error) {
 	modules := make(map[string]*ast.Module, len(b.modules))
 	for _, name := range b.Names() {
 		m, err := ast.ParseModuleWithOpts(name, b.modules[name], ast.ParserOptions{RegoVersion: ast.RegoV1, Capabilities: capabilities})
@@ -291,30 +325,50 @@ func compile(b Bundle) (*revision, error) {
 	if c.Failed() {
 		return nil, fmt.Errorf("compiling policy %s: %w", b.Digest(), c.Errors)
 	}
-	return &revision{digest: b.Digest(), compiler: c, store: inmem.New()}, nil
+	return &revision{digest: b.Digest(), compiler: c, store: inmem.New(), topdown: topdown}, nil
+}
+
+// prepared is a query prepared against a revision.
+type prepared struct {
+	query rego.PreparedEvalQuery
+	// planned is true when the planned evaluator runs the query, false when topdown does.
+	planned bool
 }
 
 // prepared returns query prepared against the revision, preparing it the first time.
-func (r *revision) prepared(ctx context.Context, query string) (*rego.PreparedEvalQuery, error) {
-	if pq, ok := r.queries.Load(query); ok {
-		return pq.(*rego.PreparedEvalQuery), nil
+func (r *revision) prepared(ctx context.Context, query string) (*prepared, error) {
+	if p, ok := r.queries.Load(query); ok {
+		return p.(*prepared), nil
 	}
 	r.prepareMu.Lock()
 	defer r.prepareMu.Unlock()
-	if pq, ok := r.queries.Load(query); ok {
-		return pq.(*rego.PreparedEvalQuery), nil
+	if p, ok := r.queries.Load(query); ok {
+		return p.(*prepared), nil
 	}
-	pq, err := rego.New(
-		rego.Query(query),
-		rego.Compiler(r.compiler),
-		rego.Store(r.store),
-		rego.SetRegoVersion(ast.RegoV1),
-		rego.StrictBuiltinErrors(true),
-		rego.Capabilities(capabilities),
-	).PrepareForEval(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("preparing %s under policy %s: %w", query, r.digest, err)
+	prepare := func(opts ...func(*rego.Rego)) (rego.PreparedEvalQuery, error) {
+		return rego.New(append([]func(*rego.Rego){
+			rego.Query(query),
+			rego.Compiler(r.compiler),
+			rego.Store(r.store),
+			rego.SetRegoVersion(ast.RegoV1),
+			rego.StrictBuiltinErrors(true),
+			rego.Capabilities(capabilities),
+		}, opts...)...).PrepareForEval(ctx)
 	}
-	r.queries.Store(query, &pq)
-	return &pq, nil
+	var pq rego.PreparedEvalQuery
+	var err error
+	planned := false
+	if !r.topdown {
+		// A query the planned evaluator cannot run (see planned.go) is evaluated by topdown.
+		pq, err = prepare(rego.Target(plannedTarget))
+		planned = err == nil
+	}
+	if !planned {
+		if pq, err = prepare(rego.Target("rego"), rego.EvalMode(ast.EvalModeTopdown)); err != nil {
+			return nil, fmt.Errorf("preparing %s under policy %s: %w", query, r.digest, err)
+		}
+	}
+	p := &prepared{query: pq, planned: planned}
+	r.queries.Store(query, p)
+	return p, nil
 }

@@ -162,16 +162,18 @@ func TestBundleFromFS(t *testing.T) {
 }
 
 // TestFailClosed checks that nothing but a clean, defined, single result comes back as a value.
+// failClosedCase is a policy and query whose evaluation must fail.
+type failClosedCase struct {
+	name      string
+	src       string
+	query     string
+	input     any
+	loadError bool
+	undefined bool
+}
+
 func TestFailClosed(t *testing.T) {
-	ctx := context.Background()
-	tests := []struct {
-		name      string
-		src       string
-		query     string
-		input     any
-		loadError bool
-		undefined bool
-	}{
+	tests := []failClosedCase{
 		{name: "syntax error", src: "package p\n\nallow if {", query: "data.p.allow", loadError: true},
 		{name: "type error", src: "package p\n\nallow if { 1 + \"a\" }", query: "data.p.allow", loadError: true},
 		{name: "unsafe builtin", src: "package p\n\nx := http.send({\"method\": \"get\", \"url\": \"http://127.0.0.1\"})", query: "data.p.x", loadError: true},
@@ -182,41 +184,49 @@ func TestFailClosed(t *testing.T) {
 		{name: "no input", src: "package p\n\nallow if input.ok", query: "data.p.allow", undefined: true},
 		{name: "builtin error", src: "package p\n\nx := to_number(input.n)", query: "data.p.x", input: map[string]any{"n": "ten"}},
 		{name: "conflicting values", src: "package p\n\nx := 1 if input.a\n\nx := 2 if input.b", query: "data.p.x", input: map[string]any{"a": true, "b": true}},
+		{name: "conflicting keys", src: "package p\n\nm[k] := v if {\n\tsome v in input.vs\n\tk := \"same\"\n}", query: "data.p.m", input: map[string]any{"vs": []any{1, 2}}},
 		{name: "several results", src: "package p\n\nxs := [1, 2]", query: "data.p.xs[_]"},
 		{name: "cancelled", src: "package p\n\nx if {\n\tsome i in numbers.range(1, 10000)\n\tsome j in numbers.range(1, 10000)\n\ti * j < 0\n}", query: "data.p.x"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			b := mustBundle(t, map[string]string{"p.rego": tt.src})
-			e, err := NewEngine(ctx, b, tt.query)
-			if tt.loadError {
-				if err == nil {
-					t.Fatal("NewEngine succeeded, want an error")
-				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("NewEngine: %v", err)
-			}
-			ctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
-			defer cancel()
-			res, err := e.Eval(ctx, tt.query, tt.input)
-			if err == nil {
-				t.Fatalf("Eval = %v, want an error", res.Value)
-			}
-			if got := errors.Is(err, ErrUndefined); got != tt.undefined {
-				t.Errorf("errors.Is(%v, ErrUndefined) = %v, want %v", err, got, tt.undefined)
-			}
-			ctx, cancel = context.WithTimeout(context.Background(), 100*time.Millisecond)
-			defer cancel()
-			vres, err := e.EvalValue(ctx, tt.query, tt.input)
-			if err == nil {
-				t.Fatalf("EvalValue = %v, want an error", vres.Value)
-			}
-			if got := errors.Is(err, ErrUndefined); got != tt.undefined {
-				t.Errorf("EvalValue: errors.Is(%v, ErrUndefined) = %v, want %v", err, got, tt.undefined)
-			}
-		})
+		t.Run(tt.name+"/planned", func(t *testing.T) { tt.check(t, NewEngine, true) })
+		t.Run(tt.name+"/topdown", func(t *testing.T) { tt.check(t, NewTopdownEngine, false) })
+	}
+}
+
+// check runs the case on an engine from newEngine, whose queries are planned or not.
+func (tt failClosedCase) check(t *testing.T, newEngine func(context.Context, Bundle, ...string) (*Engine, error), planned bool) {
+	b := mustBundle(t, map[string]string{"p.rego": tt.src})
+	e, err := newEngine(context.Background(), b, tt.query)
+	if tt.loadError {
+		if err == nil {
+			t.Fatal("NewEngine succeeded, want an error")
+		}
+		return
+	}
+	if err != nil {
+		t.Fatalf("NewEngine: %v", err)
+	}
+	if got, err := e.Planned(context.Background(), tt.query); err != nil || got != planned {
+		t.Fatalf("Planned(%s) = %v, %v; want %v", tt.query, got, err, planned)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	res, err := e.Eval(ctx, tt.query, tt.input)
+	if err == nil {
+		t.Fatalf("Eval = %v, want an error", res.Value)
+	}
+	if got := errors.Is(err, ErrUndefined); got != tt.undefined {
+		t.Errorf("errors.Is(%v, ErrUndefined) = %v, want %v", err, got, tt.undefined)
+	}
+	ctx, cancel = context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	vres, err := e.EvalValue(ctx, tt.query, tt.input)
+	if err == nil {
+		t.Fatalf("EvalValue = %v, want an error", vres.Value)
+	}
+	if got := errors.Is(err, ErrUndefined); got != tt.undefined {
+		t.Errorf("EvalValue: errors.Is(%v, ErrUndefined) = %v, want %v", err, got, tt.undefined)
 	}
 }
 

@@ -132,7 +132,8 @@ result := {"small": small, "big": big, "sum_double": sum_double, "none_over": no
 
 func TestValueCacheAgreesWithOPA(t *testing.T) {
 	ctx := context.Background()
-	eng, err := NewEngine(ctx, mustBundle(t, map[string]string{"p.rego": cachePolicy}), "data.p.result")
+	// The cache serves topdown only; the planned evaluator keeps rule values in its own frames.
+	eng, err := NewTopdownEngine(ctx, mustBundle(t, map[string]string{"p.rego": cachePolicy}), "data.p.result")
 	if err != nil {
 		t.Fatal(err)
 	}
