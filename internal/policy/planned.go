@@ -165,7 +165,6 @@ var (
 
 // compiler turns an ir.Policy into a program.
 type compiler struct {
-	policy  *ir.Policy
 	files   []string
 	strings []*ast.Term
 	numbers map[int]*ast.Term
@@ -180,7 +179,7 @@ func newProgram(p *ir.Policy) (*program, error) {
 	if p.Plans == nil || len(p.Plans.Plans) != 1 {
 		return nil, fmt.Errorf("%w: want one plan", errUnplannable)
 	}
-	c := &compiler{policy: p, numbers: map[int]*ast.Term{}, funcs: map[string]*function{}}
+	c := &compiler{numbers: map[int]*ast.Term{}, funcs: map[string]*function{}}
 	if p.Static != nil {
 		for _, s := range p.Static.Strings {
 			c.strings = append(c.strings, ast.StringTerm(s.Value))
@@ -584,8 +583,14 @@ type machine struct {
 
 var errStopScan = errors.New("stop scan")
 
-// Eval runs the plan against input and returns its result set.
-func (p *program) Eval(ctx context.Context, ectx *rego.EvalContext, _ ast.Value) (ast.Value, error) {
+// Eval runs the plan against input and returns its result set. A panic, in a builtin or here, fails
+// the evaluation rather than the process.
+func (p *program) Eval(ctx context.Context, ectx *rego.EvalContext, _ ast.Value) (_ ast.Value, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = internalErr(nil, "evaluation failed: %v", r)
+		}
+	}()
 	input := ectx.ParsedInput()
 	if input == nil && ectx.RawInput() != nil {
 		v, err := ast.InterfaceToValue(*ectx.RawInput())
@@ -632,7 +637,6 @@ func (p *program) newMachine() *machine {
 		m.out = t
 		return nil
 	}
-	m.owner = new(ast.Location)
 	return m
 }
 

@@ -31,6 +31,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/ir"
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/topdown"
+	"github.com/open-policy-agent/opa/v1/types"
 )
 
 // language is a module that uses every construct of Rego the platform's policies use, and more:
@@ -574,3 +575,23 @@ func TestObjectLiterals(t *testing.T) {
 		}
 	}
 }
+
+// TestPlannedPanicFails checks that a builtin that panics fails the evaluation, not the process.
+func TestPlannedPanicFails(t *testing.T) {
+	panicOnce.Do(func() {
+		rego.RegisterBuiltin1(&rego.Function{Name: "fivesafes_test.panic", Decl: types.NewFunction(types.Args(types.A), types.A)},
+			func(rego.BuiltinContext, *ast.Term) (*ast.Term, error) { panic("boom") })
+	})
+	ctx := context.Background()
+	pq, err := rego.New(rego.Query("data.p.x"), rego.Module("p.rego", "package p\n\nx := fivesafes_test.panic(input)\n"), rego.Target(captureTarget)).PrepareForEval(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, err := pq.Eval(ctx, rego.EvalInput(1)); err == nil || !strings.Contains(err.Error(), "boom") {
+			t.Errorf("Eval: %v, want the panic as an error", err)
+		}
+	}
+}
+
+var panicOnce sync.Once
