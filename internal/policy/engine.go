@@ -43,6 +43,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/storage"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
 	"github.com/open-policy-agent/opa/v1/topdown"
+	"github.com/open-policy-agent/opa/v1/util"
 )
 
 // ErrUndefined is returned when a query has no result: the policy says nothing, which is never
@@ -240,6 +241,23 @@ func (e *Engine) EvalValue(ctx context.Context, query string, input any) (ValueR
 	return ValueResult{Value: av, Revision: rev}, nil
 }
 
+// inputValue converts an input to a Rego value as OPA converts a raw input: through JSON, so that
+// it reads as a policy sees it (struct field names and times as JSON writes them). An ast.Value is
+// used as it is.
+func inputValue(input any) (ast.Value, error) {
+	if v, ok := input.(ast.Value); ok {
+		return v, nil
+	}
+	if err := util.RoundTripFast(&input); err != nil {
+		return nil, fmt.Errorf("converting the input: %w", err)
+	}
+	v, err := ast.InterfaceToValue(input)
+	if err != nil {
+		return nil, fmt.Errorf("converting the input: %w", err)
+	}
+	return v, nil
+}
+
 // keepValue leaves a query's value as OPA produced it.
 func keepValue(t *ast.Term, _ *rego.EvalContext) (any, error) {
 	return t.Value, nil
@@ -276,12 +294,13 @@ func (e *Engine) evaluate(ctx context.Context, query string, input any, raw bool
 	// Nothing reads the evaluation's metrics; the no-op ones cost nothing to keep.
 	opts := make([]rego.EvalOption, 0, 5)
 	opts = append(opts, rego.EvalExternalCancel(cancel), rego.EvalMetrics(metrics.NoOp()))
-	switch in := input.(type) {
-	case nil:
-	case ast.Value:
-		opts = append(opts, rego.EvalParsedInput(in))
-	default:
-		opts = append(opts, rego.EvalInput(input))
+	if input != nil {
+		// Both evaluators are given the input as a Rego value, converted here the one way.
+		v, err := inputValue(input)
+		if err != nil {
+			return nil, "", fmt.Errorf("evaluating %s under policy %s: %w", query, rev.digest, err)
+		}
+		opts = append(opts, rego.EvalParsedInput(v))
 	}
 	if raw {
 		opts = append(opts, rego.EvalGenerateJSON(keepValue))

@@ -140,7 +140,6 @@ type function struct {
 type program struct {
 	plan  *function
 	funcs []*function
-	memos int
 	// shared holds, by memo index, the values of the constant rules (see findConstants) that an
 	// evaluation has computed, for every later evaluation; undefinedValue stands for undefined.
 	shared   []atomic.Pointer[ast.Term]
@@ -248,9 +247,8 @@ func newProgram(p *ir.Policy) (*program, error) {
 			return nil, err
 		}
 	}
-	prog.memos = c.memos
 	prog.machines.New = func() any { return prog.newMachine() }
-	prog.shared = make([]atomic.Pointer[ast.Term], prog.memos)
+	prog.shared = make([]atomic.Pointer[ast.Term], c.memos)
 	prog.findConstants()
 	return prog, nil
 }
@@ -593,11 +591,10 @@ func (p *program) Eval(ctx context.Context, ectx *rego.EvalContext, _ ast.Value)
 	}()
 	input := ectx.ParsedInput()
 	if input == nil && ectx.RawInput() != nil {
-		v, err := ast.InterfaceToValue(*ectx.RawInput())
-		if err != nil {
+		// The engine gives every input parsed; rego leaves a raw one to the target.
+		if input, err = inputValue(*ectx.RawInput()); err != nil {
 			return nil, err
 		}
-		input = v
 	}
 	m := p.machines.Get().(*machine)
 	defer m.release()
@@ -629,8 +626,8 @@ func (p *program) newMachine() *machine {
 	m := &machine{
 		prog:    p,
 		frames:  make([]*ast.Term, p.plan.depth),
-		memo:    make([]*ast.Term, p.memos),
-		memoSet: make([]bool, p.memos),
+		memo:    make([]*ast.Term, len(p.shared)),
+		memoSet: make([]bool, len(p.shared)),
 		bctx:    topdown.BuiltinContext{Metrics: noMetrics},
 	}
 	m.emit = func(t *ast.Term) error {
